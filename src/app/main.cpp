@@ -1,1 +1,95 @@
-int main() { return 0; }
+// ringcast: parse flags and configuration, start the reactors, wait for a
+// signal, stop gracefully. Only wiring lives here.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include "app/cli.hpp"
+#include "app/config_file.hpp"
+#include "app/default_config.hpp"
+#include "core/ring.hpp"
+#include "ringcast/server.hpp"
+
+namespace {
+
+constexpr int kExitStartFailed = 1;
+constexpr int kExitUsage = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ringcast;
+  app::CliOptions cli;
+  if (std::string err = app::parse_cli(argc, argv, cli); !err.empty()) {
+    std::fprintf(stderr, "ringcast: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (cli.help) {
+    std::fputs(app::kUsage, stdout);
+    return 0;
+  }
+  if (cli.version) {
+    std::printf("%s\n", version_string());
+    return 0;
+  }
+  if (cli.print_config) {
+    std::fwrite(app::kDefaultConfig.data(), 1, app::kDefaultConfig.size(), stdout);
+    return 0;
+  }
+
+  Config config;
+  std::string err = cli.config_path ? app::load_config_file(*cli.config_path, config)
+                                    : app::parse_config(app::kDefaultConfig, "(embedded default)", config);
+  if (err.empty() && cli.listen) {
+    err = app::parse_listen(*cli.listen, config.server);
+    if (!err.empty()) err = "--listen: " + err;
+  }
+  if (!err.empty()) {
+    std::fprintf(stderr, "ringcast: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (cli.threads) config.server.threads = *cli.threads;
+
+  if (std::string missing = core::check_kernel_support(); !missing.empty()) {
+    std::fprintf(stderr, "ringcast: %s\n", missing.c_str());
+    return kExitStartFailed;
+  }
+
+  // Signals are taken synchronously by this thread only; reactor threads
+  // inherit the blocked mask. Writes to a closed socket report EPIPE instead.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Server server(config);
+  if (err = server.start(); !err.empty()) {
+    std::fprintf(stderr, "ringcast: %s\n", err.c_str());
+    return kExitStartFailed;
+  }
+  const std::string& host = config.server.listen_host;
+  const bool v6 = host.find(':') != std::string::npos;
+  std::fprintf(stderr, "ringcast: listening on %s%s%s:%u (%u reactor%s)\n", v6 ? "[" : "", host.c_str(),
+               v6 ? "]" : "", unsigned(server.port()), server.threads(), server.threads() == 1 ? "" : "s");
+
+  siginfo_t info;
+  while (sigwaitinfo(&stop_signals, &info) < 0) {
+  }
+  std::fprintf(stderr, "ringcast: %s, stopping gracefully\n", info.si_signo == SIGINT ? "SIGINT" : "SIGTERM");
+  server.stop();
+  const timespec poll = {0, 50 * 1000 * 1000};
+  while (!server.finished()) {
+    if (sigtimedwait(&stop_signals, &info, &poll) > 0) {
+      std::fprintf(stderr, "ringcast: second signal, exiting now\n");
+      _exit(kExitStartFailed);
+    }
+  }
+  server.wait();
+  std::fprintf(stderr, "ringcast: stopped\n");
+  return 0;
+}

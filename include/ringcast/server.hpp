@@ -1,0 +1,49 @@
+// Embedding ringcast: start the gateway inside another program.
+//
+//   ringcast::Server server(config);
+//   if (auto err = server.start(); !err.empty()) { ...; }
+//   ...                       // server.port() is the bound port
+//   server.stop();            // graceful: close 1001, drain, stop
+//   server.wait();
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ringcast/config.hpp"
+
+namespace ringcast {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listeners and starts one reactor thread per configured thread;
+  // returns once every reactor accepts. Empty string, or why it could not.
+  std::string start();
+
+  // The bound port (useful when the configured port was 0).
+  uint16_t port() const;
+  // Reactor threads actually started.
+  uint32_t threads() const;
+
+  // Begins a graceful stop; returns at once. Safe from any thread.
+  void stop();
+  // True once every reactor has finished.
+  bool finished() const;
+  // Joins the reactor threads.
+  void wait();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "ringcast <version>".
+const char* version_string();
+
+}  // namespace ringcast

@@ -1,0 +1,222 @@
+// Header-only with exceptions off: Debian's shared build of toml++ is compiled
+// with exceptions, and errors here are values like everywhere else.
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include "app/config_file.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace ringcast::app {
+
+namespace {
+
+struct Reader {
+  std::string_view source;
+  std::string error;
+
+  bool fail(std::string_view key, std::string_view problem) {
+    if (error.empty()) error = std::string(source) + ": " + std::string(key) + ": " + std::string(problem);
+    return false;
+  }
+
+  template <class T>
+  bool integer(const toml::node& node, std::string_view key, T& out, int64_t min, int64_t max) {
+    const auto* v = node.as_integer();
+    if (!v) return fail(key, "expected an integer");
+    const int64_t x = v->get();
+    if (x < min || x > max) {
+      return fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                           std::to_string(x));
+    }
+    out = T(x);
+    return true;
+  }
+
+  bool boolean(const toml::node& node, std::string_view key, bool& out) {
+    const auto* v = node.as_boolean();
+    if (!v) return fail(key, "expected true or false");
+    out = v->get();
+    return true;
+  }
+
+  bool string(const toml::node& node, std::string_view key, std::string& out) {
+    const auto* v = node.as_string();
+    if (!v) return fail(key, "expected a string");
+    out = v->get();
+    return true;
+  }
+
+  bool server(const toml::table& t, ServerConfig& s) {
+    for (auto&& [k, node] : t) {
+      const std::string key = "server." + std::string(k.str());
+      const std::string_view name = k.str();
+      bool ok = true;
+      if (name == "listen") {
+        std::string v;
+        ok = string(node, key, v);
+        if (ok) {
+          std::string e = parse_listen(v, s);
+          if (!e.empty()) ok = fail(key, e);
+        }
+      } else if (name == "threads") {
+        ok = integer(node, key, s.threads, 0, 256);
+      } else if (name == "pin_threads") {
+        ok = boolean(node, key, s.pin_threads);
+      } else if (name == "max_connections") {
+        ok = integer(node, key, s.max_connections, 1, 1 << 20);
+      } else if (name == "max_request_head_bytes") {
+        ok = integer(node, key, s.max_request_head_bytes, 512, 1 << 20);
+      } else if (name == "handshake_timeout_ms") {
+        ok = integer(node, key, s.handshake_timeout_ms, 10, 3600000);
+      } else if (name == "close_timeout_ms") {
+        ok = integer(node, key, s.close_timeout_ms, 10, 600000);
+      } else if (name == "shutdown_timeout_ms") {
+        ok = integer(node, key, s.shutdown_timeout_ms, 0, 3600000);
+      } else if (name == "recv_buffers") {
+        ok = integer(node, key, s.recv_buffers, 1, 32768);
+        if (ok && (s.recv_buffers & (s.recv_buffers - 1)) != 0) ok = fail(key, "must be a power of two");
+      } else if (name == "recv_buffer_bytes") {
+        ok = integer(node, key, s.recv_buffer_bytes, 1024, 1 << 20);
+      } else {
+        ok = fail(key, "unknown key");
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  bool endpoint(const toml::table& t, size_t index, EndpointConfig& e) {
+    const std::string prefix = "endpoint[" + std::to_string(index) + "].";
+    for (auto&& [k, node] : t) {
+      const std::string key = prefix + std::string(k.str());
+      const std::string_view name = k.str();
+      bool ok = true;
+      if (name == "path") {
+        ok = string(node, key, e.path);
+        if (ok && (e.path.empty() || e.path[0] != '/')) ok = fail(key, "must start with '/'");
+        if (ok && e.path == "/healthz") ok = fail(key, "/healthz is reserved for the health check");
+      } else if (name == "protocol") {
+        std::string v;
+        ok = string(node, key, v);
+        if (ok) {
+          if (v == "echo") e.protocol = Protocol::echo;
+          else if (v == "json-echo") e.protocol = Protocol::json_echo;
+          else ok = fail(key, "unknown protocol \"" + v + "\" (expected \"echo\" or \"json-echo\")");
+        }
+      } else if (name == "subprotocols") {
+        const auto* arr = node.as_array();
+        if (!arr) {
+          ok = fail(key, "expected an array of strings");
+        } else {
+          e.subprotocols.clear();
+          for (const auto& item : *arr) {
+            const auto* s = item.as_string();
+            if (!s || s->get().empty() || s->get().size() > 64) {
+              ok = fail(key, "expected non-empty strings of at most 64 bytes");
+              break;
+            }
+            e.subprotocols.push_back(s->get());
+          }
+        }
+      } else if (name == "max_message_bytes") {
+        ok = integer(node, key, e.max_message_bytes, 0, int64_t(1) << 31);
+      } else if (name == "idle_ping_ms") {
+        ok = integer(node, key, e.idle_ping_ms, 0, 3600000);
+      } else if (name == "pong_timeout_ms") {
+        ok = integer(node, key, e.pong_timeout_ms, 10, 3600000);
+      } else if (name == "max_output_bytes") {
+        ok = integer(node, key, e.max_output_bytes, 4096, int64_t(1) << 32);
+      } else {
+        ok = fail(key, "unknown key");
+      }
+      if (!ok) return false;
+    }
+    if (e.path.empty()) return fail(prefix + "path", "missing");
+    return true;
+  }
+};
+
+}  // namespace
+
+std::string parse_listen(std::string_view value, ServerConfig& out) {
+  std::string_view host, port;
+  if (!value.empty() && value[0] == '[') {
+    const size_t close = value.find(']');
+    if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':')
+      return "expected [ipv6]:port";
+    host = value.substr(1, close - 1);
+    port = value.substr(close + 2);
+  } else {
+    const size_t colon = value.rfind(':');
+    if (colon == std::string_view::npos) return "expected host:port";
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+  }
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || end != port.data() + port.size() || p > 65535 || port.empty())
+    return "port must be a number from 0 to 65535";
+  if (host.empty()) return "missing host";
+  out.listen_host = std::string(host);
+  out.listen_port = uint16_t(p);
+  return {};
+}
+
+std::string parse_config(std::string_view toml_text, std::string_view source, Config& out) {
+  toml::parse_result parsed = toml::parse(toml_text, source);
+  if (!parsed) {
+    const auto& err = parsed.error();
+    std::ostringstream msg;
+    msg << source << ":" << err.source().begin.line << ":" << err.source().begin.column << ": "
+        << err.description();
+    return msg.str();
+  }
+  const toml::table& root = parsed.table();
+  Reader reader{source, {}};
+  Config cfg;
+  bool endpoints_given = false;
+  for (auto&& [k, node] : root) {
+    const std::string_view name = k.str();
+    if (name == "server") {
+      const auto* t = node.as_table();
+      if (!t) return std::string(source) + ": server: expected a table";
+      if (!reader.server(*t, cfg.server)) return reader.error;
+    } else if (name == "endpoint") {
+      const auto* arr = node.as_array();
+      if (!arr) return std::string(source) + ": endpoint: expected [[endpoint]] tables";
+      endpoints_given = true;
+      size_t i = 0;
+      for (const auto& item : *arr) {
+        const auto* t = item.as_table();
+        if (!t) return std::string(source) + ": endpoint[" + std::to_string(i) + "]: expected a table";
+        EndpointConfig e;
+        if (!reader.endpoint(*t, i, e)) return reader.error;
+        for (const auto& other : cfg.endpoints) {
+          if (other.path == e.path)
+            return std::string(source) + ": endpoint[" + std::to_string(i) + "].path: duplicate path " + e.path;
+        }
+        cfg.endpoints.push_back(std::move(e));
+        ++i;
+      }
+    } else {
+      return std::string(source) + ": " + std::string(name) + ": unknown key";
+    }
+  }
+  if (!endpoints_given || cfg.endpoints.empty()) return std::string(source) + ": endpoint: at least one [[endpoint]] is required";
+  out = std::move(cfg);
+  return {};
+}
+
+std::string load_config_file(const std::string& path, Config& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return path + ": cannot read the file";
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, out);
+}
+
+}  // namespace ringcast::app

@@ -1,0 +1,144 @@
+// Wiring: one listener, one Gateway and one Reactor per thread.
+#include "ringcast/server.hpp"
+
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "app/listener.hpp"
+#include "core/reactor.hpp"
+#include "protocol/endpoints.hpp"
+#include "protocol/gateway.hpp"
+#include "ringcast_version.h"
+
+namespace ringcast {
+
+namespace {
+
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i)
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+  }
+  if (cpus.empty()) cpus.push_back(-1);
+  return cpus;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Config config;
+  std::shared_ptr<const protocol::EndpointTable> endpoints;
+  std::vector<std::unique_ptr<core::Reactor>> reactors;
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  std::atomic<int> done{0};
+  std::mutex error_mutex;
+  std::string error;
+  uint16_t port = 0;
+};
+
+Server::Server(Config config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+
+Server::~Server() {
+  if (!impl_->threads.empty()) {
+    stop();
+    wait();
+  }
+}
+
+std::string Server::start() {
+  Impl& m = *impl_;
+  ServerConfig& sc = m.config.server;
+  const std::vector<int> cpus = allowed_cpus();
+  const uint32_t n = sc.threads ? sc.threads : uint32_t(cpus.size());
+
+  // Each ring's fixed-file table may hold up to RLIMIT_NOFILE entries; the
+  // process fd table itself only ever holds the listeners and eventfds.
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    if (lim.rlim_cur < lim.rlim_max) {
+      lim.rlim_cur = lim.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    if (lim.rlim_cur != RLIM_INFINITY && sc.max_connections > lim.rlim_cur) {
+      return "server.max_connections = " + std::to_string(sc.max_connections) +
+             " exceeds the open-files limit (" + std::to_string(lim.rlim_cur) +
+             "), which also caps each reactor's io_uring file table";
+    }
+  }
+
+  m.endpoints = std::make_shared<const protocol::EndpointTable>(m.config.endpoints);
+  uint16_t port = sc.listen_port;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string err;
+    const int fd = app::open_listener(sc.listen_host, port, err);
+    if (fd < 0) return err;
+    if (i == 0) port = app::bound_port(fd);  // later listeners share a picked port
+    core::ReactorOptions ro;
+    ro.index = i;
+    ro.max_connections = sc.max_connections;
+    ro.recv_buffers = sc.recv_buffers;
+    ro.recv_buffer_bytes = sc.recv_buffer_bytes;
+    ro.close_timeout_ms = sc.close_timeout_ms;
+    ro.shutdown_timeout_ms = sc.shutdown_timeout_ms;
+    ro.listen_fd = fd;
+    ro.cpu = sc.pin_threads ? cpus[i % cpus.size()] : -1;
+    m.reactors.push_back(std::make_unique<core::Reactor>(
+        ro, std::make_unique<protocol::Gateway>(m.config.server, m.endpoints)));
+  }
+  m.port = port;
+
+  for (auto& reactor : m.reactors) {
+    core::Reactor* r = reactor.get();
+    m.threads.emplace_back([&m, r] {
+      std::string err = r->run(m.ready);
+      if (!err.empty()) {
+        std::lock_guard<std::mutex> lock(m.error_mutex);
+        if (m.error.empty()) m.error = "reactor " + std::to_string(r->index()) + ": " + err;
+      }
+      m.done.fetch_add(1, std::memory_order_acq_rel);
+    });
+  }
+  // Wait until every reactor accepts, or one fails to start.
+  while (m.ready.load(std::memory_order_acquire) + m.done.load(std::memory_order_acquire) < int(n)) {
+    usleep(1000);
+  }
+  std::string err;
+  {
+    std::lock_guard<std::mutex> lock(m.error_mutex);
+    err = m.error;
+  }
+  if (!err.empty()) {
+    stop();
+    wait();
+  }
+  return err;
+}
+
+uint16_t Server::port() const { return impl_->port; }
+uint32_t Server::threads() const { return uint32_t(impl_->reactors.size()); }
+
+void Server::stop() {
+  for (auto& r : impl_->reactors) r->request_stop();
+}
+
+bool Server::finished() const { return impl_->done.load(std::memory_order_acquire) == int(impl_->threads.size()); }
+
+void Server::wait() {
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->threads.clear();
+}
+
+const char* version_string() { return "ringcast " RINGCAST_VERSION; }
+
+}  // namespace ringcast

@@ -1,0 +1,181 @@
+// One reactor: a thread, its io_uring, its SO_REUSEPORT listener and every
+// connection it accepted, for life. The reactor knows sockets, buffers and
+// deadlines, not WebSocket: what bytes mean is the ConnectionHandler's job
+// (protocol/), which the reactor calls on its own thread only.
+//
+// Re-entrancy: handler callbacks may call any Reactor method for any of this
+// reactor's connections, including close(); a closed connection's slot is
+// reused only after every request the kernel holds for it has completed, and
+// on_close is the last callback it gets.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/buffer_ring.hpp"
+#include "core/out_buffer.hpp"
+#include "core/ring.hpp"
+#include "core/timer_wheel.hpp"
+
+namespace ringcast::core {
+
+class Reactor;
+
+// 64-bit connection id: reactor index (8 bits) | generation (24) | slot (32).
+// Routable from any thread; a stale id (slot reused) is detected by its generation.
+using ConnId = uint64_t;
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  virtual void on_open(Reactor& r, uint32_t slot) = 0;
+  // Received bytes, valid only during the call. Writable (parsers unmask in
+  // place) and followed by kRecvPadding readable bytes.
+  virtual void on_data(Reactor& r, uint32_t slot, std::span<uint8_t> bytes) = 0;
+  // The deadline set with Reactor::set_timer passed.
+  virtual void on_timer(Reactor& r, uint32_t slot) = 0;
+  // The socket is gone (or going): free what the connection holds. Last call.
+  virtual void on_close(Reactor& r, uint32_t slot) = 0;
+  // A graceful stop began: say goodbye to every connection.
+  virtual void on_stop(Reactor& r) = 0;
+};
+
+struct ReactorOptions {
+  uint32_t index = 0;
+  uint32_t max_connections = 20000;
+  uint32_t recv_buffers = 2048;
+  uint32_t recv_buffer_bytes = 16384;
+  uint32_t close_timeout_ms = 2000;
+  uint32_t shutdown_timeout_ms = 5000;
+  int listen_fd = -1;  // bound and listening; the reactor owns it from now on
+  int cpu = -1;        // pin to this core, -1 = no pinning
+};
+
+class Reactor {
+ public:
+  Reactor(const ReactorOptions& opts, std::unique_ptr<ConnectionHandler> handler);
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+  ~Reactor();
+
+  // Runs the loop on the calling thread until a graceful stop completes.
+  // Returns an empty string, or why the reactor could not start.
+  std::string run(std::atomic<int>& ready_count);
+
+  // Thread-safe: asks the reactor to stop gracefully.
+  void request_stop();
+
+  // --- for the handler, on the reactor's thread ---
+  uint32_t index() const { return opts_.index; }
+  uint64_t now_ms() const { return now_ms_; }
+  ConnId conn_id(uint32_t slot) const;
+  const sockaddr_in6& peer(uint32_t slot) const { return conns_[slot].peer; }
+  bool stopping() const { return stopping_; }
+
+  // Output: reserve room, write, commit. Sent at the end of this loop turn,
+  // together with everything else queued for the connection by then.
+  uint8_t* out_reserve(uint32_t slot, size_t n);
+  void out_commit(uint32_t slot, size_t n);
+  uint64_t out_bytes(uint32_t slot) const { return conns_[slot].out.bytes(); }
+  // Queued output above this many bytes stops reading from the socket until
+  // it drains to half: a client that sends faster than it reads is slowed by
+  // TCP flow control instead of growing server memory.
+  void set_output_limit(uint32_t slot, uint32_t bytes) { conns_[slot].out_limit = bytes; }
+
+  void set_timer(uint32_t slot, uint64_t at_ms);
+  void cancel_timer(uint32_t slot);
+
+  // graceful: send what is queued, shut down our side, wait (close_timeout)
+  // for the peer's FIN, then close. Otherwise: close now, drop the output.
+  void close(uint32_t slot, bool graceful);
+  bool closing(uint32_t slot) const;
+
+  template <class F>
+  void for_each_open(F&& f) {
+    for (uint32_t s = 0; s < opts_.max_connections; ++s)
+      if (conns_[s].flags & kOpen) f(s);
+  }
+
+ private:
+  enum Flags : uint16_t {
+    kOpen = 1 << 0,
+    kRecvArmed = 1 << 1,
+    kSendInFlight = 1 << 2,
+    kDirty = 1 << 3,
+    kPaused = 1 << 4,
+    kClosing = 1 << 5,
+    kGraceful = 1 << 6,
+    kShutdownSent = 1 << 7,
+    kCancelSent = 1 << 8,
+    kShutdownInFlight = 1 << 9,
+  };
+
+  struct SendCtx;
+
+  struct Conn {
+    TimerNode timer;
+    SendCtx* sending = nullptr;  // the sendmsg in flight, if any
+    OutQueue out;
+    sockaddr_in6 peer;
+    uint32_t generation = 0;
+    uint32_t out_limit = 1u << 20;
+    uint16_t flags = 0;
+    uint8_t pending = 0;  // requests the kernel holds for this slot
+  };
+
+  struct SendCtx {
+    msghdr msg;
+    iovec iov[OutQueue::kMaxIov];
+  };
+
+  struct AcceptSlot {
+    sockaddr_in6 addr;
+    socklen_t len;
+    bool armed;
+  };
+
+  static constexpr uint32_t kAcceptSlots = 16;
+
+  void arm_accept(uint32_t i);
+  void arm_recv(uint32_t slot);
+  void arm_wake();
+  void flush();
+  void submit_send(uint32_t slot);
+  void maybe_release(uint32_t slot);
+  void begin_stop();
+  void pause_reading(uint32_t slot);
+
+  void on_accept(uint32_t i, int res);
+  void on_recv(uint32_t slot, int res, uint32_t cqe_flags);
+  void on_send(uint32_t slot, int res);
+  void on_timer_fired(uint32_t slot);
+
+  ReactorOptions opts_;
+  std::unique_ptr<ConnectionHandler> handler_;
+  Ring ring_;
+  BufferRing buffers_;
+  OutPool pool_;
+  TimerWheel timers_;
+  std::vector<Conn> conns_;
+  std::vector<std::unique_ptr<SendCtx>> send_ctx_all_;
+  std::vector<SendCtx*> send_ctx_free_;  // one per send in flight, not per connection
+  std::vector<uint32_t> dirty_;
+  std::vector<uint32_t> rearm_;
+  AcceptSlot accept_[kAcceptSlots];
+  uint64_t now_ms_ = 0;
+  uint64_t stop_deadline_ms_ = 0;
+  uint64_t wake_value_ = 0;
+  uint32_t open_count_ = 0;
+  int wake_fd_ = -1;
+  bool accept_stalled_ = false;
+  bool stopping_ = false;
+  std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace ringcast::core

@@ -1,0 +1,79 @@
+// A hashed timing wheel with intrusive nodes: O(1) schedule and cancel, and
+// an advance that touches only the slots whose tick has passed. Each
+// connection embeds one TimerNode, so timers cost no allocation. Resolution
+// is kTickMs; deadlines further out than one turn of the wheel stay in their
+// slot until their round comes.
+#pragma once
+
+#include <cstdint>
+
+namespace ringcast::core {
+
+struct TimerNode {
+  TimerNode* prev = nullptr;
+  TimerNode* next = nullptr;
+  uint64_t expires_ms = 0;
+  bool armed() const { return prev != nullptr; }
+};
+
+class TimerWheel {
+ public:
+  static constexpr uint64_t kTickMs = 10;
+  static constexpr uint32_t kSlots = 4096;  // one turn = ~41 s
+
+  explicit TimerWheel(uint64_t now_ms);
+  TimerWheel(const TimerWheel&) = delete;
+  TimerWheel& operator=(const TimerWheel&) = delete;
+
+  void schedule(TimerNode* node, uint64_t at_ms);
+  void cancel(TimerNode* node) {
+    if (node->armed()) unlink_counted(node);
+  }
+  bool empty() const { return count_ == 0; }
+  uint32_t size() const { return count_; }
+
+  // Milliseconds until the next tick that may hold an expiry, capped; lets
+  // the loop sleep without a periodic wake when nothing is due.
+  uint64_t ms_until_next(uint64_t now_ms, uint64_t cap_ms) const;
+
+  // Calls fire(node) for every node whose deadline is <= now_ms, after
+  // unlinking it (fire may schedule it again).
+  template <class Fire>
+  void advance(uint64_t now_ms, Fire&& fire);
+
+ private:
+  TimerNode* slot_head(uint64_t tick) { return &slots_[tick % kSlots]; }
+  void unlink_counted(TimerNode* node);
+
+  TimerNode slots_[kSlots];  // sentinels of circular lists
+  uint64_t current_tick_;    // last tick processed
+  uint32_t count_ = 0;
+};
+
+template <class Fire>
+void TimerWheel::advance(uint64_t now_ms, Fire&& fire) {
+  const uint64_t target = now_ms / kTickMs;
+  if (count_ == 0) {
+    current_tick_ = target;
+    return;
+  }
+  // A long stall must not walk more than one turn of slots.
+  uint64_t tick = current_tick_;
+  const uint64_t last = target - tick > kSlots ? tick + kSlots : target;
+  while (tick < last && count_ != 0) {
+    ++tick;
+    TimerNode* head = slot_head(tick);
+    TimerNode* n = head->next;
+    while (n != head) {
+      TimerNode* next = n->next;
+      if (n->expires_ms <= now_ms) {
+        unlink_counted(n);
+        fire(n);
+      }
+      n = next;
+    }
+  }
+  current_tick_ = target;
+}
+
+}  // namespace ringcast::core

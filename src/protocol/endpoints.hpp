@@ -1,0 +1,32 @@
+// The configured endpoints, resolved once for the reactors: path lookup and
+// each endpoint's parser settings. Immutable after start, shared read-only.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "ringcast/config.hpp"
+#include "ws/frame_parser.hpp"
+
+namespace ringcast::protocol {
+
+struct Endpoint {
+  EndpointConfig config;
+  ws::ParserConfig parser;
+};
+
+class EndpointTable {
+ public:
+  static constexpr int kNotFound = -1;
+  explicit EndpointTable(const std::vector<EndpointConfig>& endpoints);
+
+  // Index of the endpoint whose path equals `path` exactly, or kNotFound.
+  int find(std::string_view path) const;
+  const Endpoint& operator[](size_t i) const { return endpoints_[i]; }
+  size_t size() const { return endpoints_.size(); }
+
+ private:
+  std::vector<Endpoint> endpoints_;
+};
+
+}  // namespace ringcast::protocol
