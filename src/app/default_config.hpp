@@ -6,7 +6,8 @@
 
 namespace ringcast::app {
 
-inline constexpr std::string_view kDefaultConfig = R"toml(# ringcast configuration (TOML). Every key is optional; these are the defaults.
+inline constexpr std::string_view kDefaultConfig = R"toml(# ringcast configuration (TOML). Every key has the default shown here; a file
+# needs at least one [[endpoint]].
 
 [server]
 listen = "0.0.0.0:8080"        # host:port; port 0 picks a free port (printed at start)

@@ -36,8 +36,10 @@ class TimerWheel {
   // the loop sleep without a periodic wake when nothing is due.
   uint64_t ms_until_next(uint64_t now_ms, uint64_t cap_ms) const;
 
-  // Calls fire(node) for every node whose deadline is <= now_ms, after
-  // unlinking it (fire may schedule it again).
+  // Calls fire(node), after unlinking it, for every node whose deadline is
+  // <= now_ms and whose tick has passed: a node fires at the first tick
+  // boundary at or after its deadline, never before it and at most kTickMs
+  // late. fire may schedule or cancel any node, itself included.
   template <class Fire>
   void advance(uint64_t now_ms, Fire&& fire);
 
@@ -58,19 +60,35 @@ void TimerWheel::advance(uint64_t now_ms, Fire&& fire) {
     return;
   }
   // A long stall must not walk more than one turn of slots.
-  uint64_t tick = current_tick_;
-  const uint64_t last = target - tick > kSlots ? tick + kSlots : target;
-  while (tick < last && count_ != 0) {
-    ++tick;
-    TimerNode* head = slot_head(tick);
-    TimerNode* n = head->next;
-    while (n != head) {
-      TimerNode* next = n->next;
+  const uint64_t last = target - current_tick_ > kSlots ? current_tick_ + kSlots : target;
+  while (current_tick_ < last && count_ != 0) {
+    // Advance first: a deadline that fire() schedules now must land in a
+    // slot still ahead of the walk, not in one already passed.
+    ++current_tick_;
+    TimerNode* head = slot_head(current_tick_);
+    if (head->next == head) continue;
+    // Detach the slot so fire() may cancel or reschedule any node, including
+    // ones not yet visited: they are unlinked from `pending` like from a slot.
+    TimerNode pending;
+    pending.next = head->next;
+    pending.prev = head->prev;
+    pending.next->prev = &pending;
+    pending.prev->next = &pending;
+    head->next = head->prev = head;
+    while (pending.next != &pending) {
+      TimerNode* n = pending.next;
+      n->prev->next = n->next;
+      n->next->prev = n->prev;
       if (n->expires_ms <= now_ms) {
-        unlink_counted(n);
+        n->prev = n->next = nullptr;
+        --count_;
         fire(n);
+      } else {  // a later turn of the wheel: back into its slot
+        n->next = head;
+        n->prev = head->prev;
+        head->prev->next = n;
+        head->prev = n;
       }
-      n = next;
     }
   }
   current_tick_ = target;

@@ -8,7 +8,7 @@ bool Spill::append(const uint8_t* p, size_t n) {
   if (n == 0) return true;
   const size_t need = size_t(size) + n;
   if (need > UINT32_MAX) return false;
-  if (need > capacity) {
+  if (need + kSpillPadding > capacity) {
     size_t cap = capacity ? capacity : 256;
     while (cap < need + kSpillPadding) cap *= 2;
     if (cap > UINT32_MAX) cap = UINT32_MAX;
