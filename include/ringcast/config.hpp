@@ -30,7 +30,7 @@ struct ServerConfig {
   uint16_t listen_port = 8080;          // 0 = pick a free port (printed at start)
   uint32_t threads = 0;                 // reactors; 0 = one per online core
   bool pin_threads = true;              // reactor i runs on core i (mod cores)
-  uint32_t max_connections = 20000;     // per reactor: the size of its fixed-file table
+  uint32_t max_connections = 0;         // per reactor; 0 = as many as the open-files limit allows
   uint32_t max_request_head_bytes = 8192;  // over -> 431
   uint32_t handshake_timeout_ms = 10000;   // upgrade not finished by then -> closed
   uint32_t close_timeout_ms = 2000;     // after our close frame, wait this long for the peer's FIN

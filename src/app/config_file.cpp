@@ -67,7 +67,7 @@ struct Reader {
       } else if (name == "pin_threads") {
         ok = boolean(node, key, s.pin_threads);
       } else if (name == "max_connections") {
-        ok = integer(node, key, s.max_connections, 1, 1 << 20);
+        ok = integer(node, key, s.max_connections, 0, 1 << 20);
       } else if (name == "max_request_head_bytes") {
         ok = integer(node, key, s.max_request_head_bytes, 512, 1 << 20);
       } else if (name == "handshake_timeout_ms") {

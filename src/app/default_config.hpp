@@ -13,7 +13,7 @@ inline constexpr std::string_view kDefaultConfig = R"toml(# ringcast configurati
 listen = "0.0.0.0:8080"        # host:port; port 0 picks a free port (printed at start)
 threads = 0                    # reactors; 0 = one per online core
 pin_threads = true             # reactor i runs on core i
-max_connections = 20000        # per reactor (its io_uring fixed-file table)
+max_connections = 0            # per reactor; 0 = as many as the open-files limit allows
 max_request_head_bytes = 8192  # a longer request head gets 431
 handshake_timeout_ms = 10000   # the HTTP phase must finish by then (slowloris guard)
 close_timeout_ms = 2000        # after our close frame, wait this long for the peer

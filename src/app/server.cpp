@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -68,12 +69,18 @@ std::string Server::start() {
     if (lim.rlim_cur < lim.rlim_max) {
       lim.rlim_cur = lim.rlim_max;
       setrlimit(RLIMIT_NOFILE, &lim);
+      getrlimit(RLIMIT_NOFILE, &lim);
     }
-    if (lim.rlim_cur != RLIM_INFINITY && sc.max_connections > lim.rlim_cur) {
-      return "server.max_connections = " + std::to_string(sc.max_connections) +
-             " exceeds the open-files limit (" + std::to_string(lim.rlim_cur) +
-             "), which also caps each reactor's io_uring file table";
-    }
+  }
+  const uint64_t table_cap = lim.rlim_cur == RLIM_INFINITY ? (1u << 20) : std::min<uint64_t>(lim.rlim_cur, 1u << 20);
+  if (table_cap <= core::kSpareSlots) return "the open-files limit is too low to hold any connection";
+  if (sc.max_connections == 0) {
+    sc.max_connections = uint32_t(table_cap - core::kSpareSlots);
+  } else if (sc.max_connections + uint64_t(core::kSpareSlots) > table_cap) {
+    return "server.max_connections = " + std::to_string(sc.max_connections) + " needs a file table of " +
+           std::to_string(sc.max_connections + core::kSpareSlots) + " entries, but the open-files limit (" +
+           std::to_string(table_cap) + ") caps each reactor's io_uring file table; use at most " +
+           std::to_string(table_cap - core::kSpareSlots) + " or 0 (automatic)";
   }
 
   m.endpoints = std::make_shared<const protocol::EndpointTable>(m.config.endpoints);

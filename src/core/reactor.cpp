@@ -25,7 +25,7 @@ constexpr uint64_t kMaxSleepMs = 1000;
 }  // namespace
 
 Reactor::Reactor(const ReactorOptions& opts, std::unique_ptr<ConnectionHandler> handler)
-    : opts_(opts), handler_(std::move(handler)), timers_(monotonic_ms()), conns_(opts.max_connections) {
+    : opts_(opts), handler_(std::move(handler)), timers_(monotonic_ms()), conns_(opts.max_connections + kSpareSlots) {
   std::memset(accept_, 0, sizeof(accept_));
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
 }
@@ -54,7 +54,7 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
     pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
   }
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
-  std::string err = ring_.init(kRingEntries, opts_.max_connections);
+  std::string err = ring_.init(kRingEntries, uint32_t(conns_.size()));
   if (!err.empty()) return err;
   int ret = buffers_.init(ring_.get(), kBufferGroup, opts_.recv_buffers, opts_.recv_buffer_bytes);
   if (ret < 0) return std::string("registering the provided-buffer ring failed: ") + std::strerror(-ret);
@@ -202,6 +202,10 @@ void Reactor::on_accept(uint32_t i, int res) {
   std::memcpy(&c.peer, &a.addr, sizeof(c.peer));
   ++open_count_;
   arm_recv(slot);
+  if (open_count_ > opts_.max_connections) {
+    handler_->on_reject(*this, slot);
+    return;
+  }
   handler_->on_open(*this, slot);
 }
 

@@ -31,6 +31,11 @@ class Reactor;
 // Routable from any thread; a stale id (slot reused) is detected by its generation.
 using ConnId = uint64_t;
 
+// Fixed-file slots beyond max_connections. A connection accepted while the
+// reactor is full still gets a slot, so it can be told so (HTTP 503) instead
+// of being reset by the kernel for want of a table entry.
+constexpr uint32_t kSpareSlots = 16;
+
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
@@ -42,13 +47,15 @@ class ConnectionHandler {
   virtual void on_timer(Reactor& r, uint32_t slot) = 0;
   // The socket is gone (or going): free what the connection holds. Last call.
   virtual void on_close(Reactor& r, uint32_t slot) = 0;
+  // Accepted while max_connections are open: answer and close it.
+  virtual void on_reject(Reactor& r, uint32_t slot) = 0;
   // A graceful stop began: say goodbye to every connection.
   virtual void on_stop(Reactor& r) = 0;
 };
 
 struct ReactorOptions {
   uint32_t index = 0;
-  uint32_t max_connections = 20000;
+  uint32_t max_connections = 20000;  // served; the table has kSpareSlots more
   uint32_t recv_buffers = 2048;
   uint32_t recv_buffer_bytes = 16384;
   uint32_t close_timeout_ms = 2000;
@@ -98,7 +105,7 @@ class Reactor {
 
   template <class F>
   void for_each_open(F&& f) {
-    for (uint32_t s = 0; s < opts_.max_connections; ++s)
+    for (uint32_t s = 0; s < conns_.size(); ++s)
       if (conns_[s].flags & kOpen) f(s);
   }
 

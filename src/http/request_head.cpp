@@ -174,6 +174,47 @@ size_t find_head_end(std::string_view data, size_t searched_until) {
   return at == std::string_view::npos ? 0 : at + kEnd.size();
 }
 
+namespace {
+
+constexpr size_t kMaxMethodLength = 20;
+
+// Is `line` (no CR/LF in it) a possible prefix of "METHOD SP target SP HTTP/1.x"?
+bool request_line_prefix_ok(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && line[i] >= 'A' && line[i] <= 'Z') ++i;
+  if (i == line.size()) return i <= kMaxMethodLength;
+  if (i == 0 || i > kMaxMethodLength || line[i] != ' ') return false;
+  ++i;
+  const size_t target = i;
+  while (i < line.size() && uint8_t(line[i]) > 0x20 && uint8_t(line[i]) < 0x7F) ++i;
+  if (i == line.size()) return true;
+  if (i == target || line[i] != ' ') return false;
+  const std::string_view version = line.substr(i + 1);
+  constexpr std::string_view kVersion = "HTTP/1.";
+  if (version.size() <= kVersion.size()) return kVersion.starts_with(version);
+  return version.starts_with(kVersion) && version.size() == kVersion.size() + 1 &&
+         (version.back() == '0' || version.back() == '1');
+}
+
+}  // namespace
+
+bool head_prefix_plausible(std::string_view data, size_t searched_until) {
+  const size_t from = searched_until > data.size() ? 0 : (searched_until > 0 ? searched_until - 1 : 0);
+  for (size_t i = from; i < data.size(); ++i) {
+    const uint8_t c = uint8_t(data[i]);
+    if (c == '\n') {
+      if (i == 0 || data[i - 1] != '\r') return false;  // bare LF
+    } else if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7F) {
+      return false;  // NUL, TLS record bytes and other controls never appear in a head
+    } else if (i > 0 && data[i - 1] == '\r') {
+      return false;  // CR not followed by LF
+    }
+  }
+  const size_t eol = data.find('\r');
+  if (eol == std::string_view::npos) return request_line_prefix_ok(data);
+  return request_line_prefix_ok(data.substr(0, eol)) && data.substr(0, eol).find(" HTTP/1.") != std::string_view::npos;
+}
+
 HeadError parse_request_head(std::string_view head, RequestHead& out) {
   out.method = out.target = out.path = out.query = {};
   out.version_major = out.version_minor = 0;

@@ -59,6 +59,14 @@ struct RequestHead {
 // head (a pipelined request, the first WebSocket frame) are not part of it.
 size_t find_head_end(std::string_view data, size_t searched_until);
 
+// For a head not yet complete: false as soon as the bytes so far cannot
+// begin a well-formed HTTP/1.x request head (a TLS ClientHello on the plain
+// port, binary garbage, bare-LF line ends, a broken request line), so such
+// input is answered with 400 at once instead of at the handshake deadline.
+// Checks only bytes from searched_until - 1 on, except the request line,
+// which it re-checks while that line is incomplete (it is short).
+bool head_prefix_plausible(std::string_view data, size_t searched_until);
+
 enum class HeadError : uint8_t { none, malformed, too_many_headers };
 
 // Parses one complete head (exactly the bytes find_head_end delimited, ending

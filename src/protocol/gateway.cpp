@@ -9,7 +9,7 @@
 namespace ringcast::protocol {
 
 Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable> endpoints)
-    : server_(server), endpoints_(std::move(endpoints)), sessions_(server.max_connections) {}
+    : server_(server), endpoints_(std::move(endpoints)), sessions_(server.max_connections + core::kSpareSlots) {}
 
 void Gateway::on_open(core::Reactor& r, uint32_t slot) {
   Session& s = sessions_[slot];
@@ -17,6 +17,11 @@ void Gateway::on_open(core::Reactor& r, uint32_t slot) {
   s.last_rx_ms = r.now_ms();
   // Slowloris guard: the whole HTTP phase must finish by this deadline.
   r.set_timer(slot, r.now_ms() + server_.handshake_timeout_ms);
+}
+
+void Gateway::on_reject(core::Reactor& r, uint32_t slot) {
+  sessions_[slot] = Session{};
+  reject(r, slot, http::error_response(503));
 }
 
 void Gateway::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes) {

@@ -25,6 +25,7 @@ class Gateway final : public core::ConnectionHandler {
   void on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes) override;
   void on_timer(core::Reactor& r, uint32_t slot) override;
   void on_close(core::Reactor& r, uint32_t slot) override;
+  void on_reject(core::Reactor& r, uint32_t slot) override;
   void on_stop(core::Reactor& r) override;
 
   // --- for profiles ---

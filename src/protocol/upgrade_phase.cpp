@@ -47,6 +47,10 @@ void Gateway::handle_http(core::Reactor& r, uint32_t slot, std::span<uint8_t> by
     const std::string_view view(reinterpret_cast<const char*>(data.data()), data.size());
     const size_t end = http::find_head_end(view, searched);
     if (end == 0) {
+      if (!http::head_prefix_plausible(view, searched)) {
+        reject(r, slot, http::error_response(400));
+        return;
+      }
       if (data.size() > limit) {
         reject(r, slot, http::error_response(431));
         return;

@@ -45,7 +45,7 @@ TEST(DefaultConfig, ParsesToTheDocumentedDefaults) {
   EXPECT_EQ(s.listen_port, 8080);
   EXPECT_EQ(s.threads, 0u);
   EXPECT_TRUE(s.pin_threads);
-  EXPECT_EQ(s.max_connections, 20000u);
+  EXPECT_EQ(s.max_connections, 0u);  // automatic: the open-files limit
   EXPECT_EQ(s.max_request_head_bytes, 8192u);
   EXPECT_EQ(s.handshake_timeout_ms, 10000u);
   EXPECT_EQ(s.close_timeout_ms, 2000u);
@@ -246,8 +246,8 @@ TEST(ConfigFile, ServerKeyTypeErrors) {
 TEST(ConfigFile, ServerRangeErrors) {
   EXPECT_EQ(server_error("threads = 257"), "test.toml: server.threads: must be between 0 and 256, got 257");
   EXPECT_EQ(server_error("threads = -1"), "test.toml: server.threads: must be between 0 and 256, got -1");
-  EXPECT_EQ(server_error("max_connections = 0"),
-            "test.toml: server.max_connections: must be between 1 and 1048576, got 0");
+  EXPECT_EQ(server_error("max_connections = -1"),
+            "test.toml: server.max_connections: must be between 0 and 1048576, got -1");
   EXPECT_EQ(server_error("max_request_head_bytes = 511"),
             "test.toml: server.max_request_head_bytes: must be between 512 and 1048576, got 511");
   EXPECT_EQ(server_error("handshake_timeout_ms = 9"),

@@ -408,3 +408,39 @@ TEST(FindHeadEnd, MarkBeyondTheDataRestarts) {
 
 }  // namespace
 }  // namespace ringcast::http
+
+namespace ringcast::http {
+namespace {
+
+// Every prefix of a real request is plausible, checked the way the gateway
+// calls it: incrementally, remembering how far it looked.
+TEST(HeadPrefix, EveryPrefixOfRealRequestsIsPlausible) {
+  for (std::string_view t : {test::kChrome, test::kFirefox, test::kPythonWebsockets,
+                             test::kNodeWs, test::kCurlHealthz}) {
+    const std::string req = test::crlf(t);
+    size_t searched = 0;
+    for (size_t n = 1; n <= req.size(); ++n) {
+      ASSERT_TRUE(head_prefix_plausible(std::string_view(req).substr(0, n), searched)) << n << " of\n" << req;
+      searched = n;
+    }
+  }
+}
+
+TEST(HeadPrefix, GarbageIsRejectedBeforeTheHeadEnds) {
+  const std::string tls("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  EXPECT_FALSE(head_prefix_plausible(tls, 0));
+  EXPECT_FALSE(head_prefix_plausible("GET /healthz HTTP/1.1\nHost: x\n", 0));  // bare LF
+  EXPECT_FALSE(head_prefix_plausible("GET /x HTTP/1.1\r\nHost: a\rb", 0));      // CR without LF
+  EXPECT_FALSE(head_prefix_plausible(std::string("GET /\0x", 7), 0));
+  EXPECT_FALSE(head_prefix_plausible("get / HTTP/1.1", 0));
+  EXPECT_FALSE(head_prefix_plausible("GET  /", 0));
+  EXPECT_FALSE(head_prefix_plausible("GET / HTTP/2", 0));
+  EXPECT_FALSE(head_prefix_plausible("GET / FTP/1.1\r\n", 0));
+  EXPECT_FALSE(head_prefix_plausible("AVERYVERYLONGMETHODNAMEXX /", 0));
+  EXPECT_TRUE(head_prefix_plausible("GE", 0));
+  EXPECT_TRUE(head_prefix_plausible("GET /chat?x=1 HTT", 0));
+  EXPECT_TRUE(head_prefix_plausible("GET / HTTP/1.1\r", 0));
+}
+
+}  // namespace
+}  // namespace ringcast::http
