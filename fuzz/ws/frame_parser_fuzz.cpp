@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "../../tests/unit/ws/utf8_reference.hpp"
+#include "../fuzz_check.hpp"
 #include "ws/close_code.hpp"
 #include "ws/frame_parser.hpp"
 #include "ws/frame_writer.hpp"
@@ -32,13 +33,6 @@ namespace {
 using namespace ringcast::ws;
 using Bytes = std::vector<uint8_t>;
 
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 struct Event {
   char kind;  // 'M' message, 'C' control
@@ -70,17 +64,17 @@ struct Sink {
   bool go() { return stop_every == 0 || ++calls % stop_every != 0; }
 
   bool on_data(Opcode op, std::span<const uint8_t> chunk, bool complete) {
-    CHECK(op == Opcode::text || op == Opcode::binary);
-    CHECK(inside(chunk));
-    CHECK(complete || !chunk.empty());
+    FUZZ_CHECK(op == Opcode::text || op == Opcode::binary);
+    FUZZ_CHECK(inside(chunk));
+    FUZZ_CHECK(complete || !chunk.empty());
     t.partial.insert(t.partial.end(), chunk.begin(), chunk.end());
-    CHECK(t.partial.size() <= cfg.max_message_bytes);
+    FUZZ_CHECK(t.partial.size() <= cfg.max_message_bytes);
     const bool checked = op == Opcode::text && cfg.validate_utf8 && parser.message_rsv() == 0;
     if (checked && t.partial.size() <= 512) {
-      CHECK(reference::utf8_prefix_ok(t.partial.data(), t.partial.size()));
+      FUZZ_CHECK(reference::utf8_prefix_ok(t.partial.data(), t.partial.size()));
     }
     if (complete) {
-      if (checked) CHECK(reference::utf8_valid(t.partial.data(), t.partial.size()));
+      if (checked) FUZZ_CHECK(reference::utf8_valid(t.partial.data(), t.partial.size()));
       t.events.push_back({'M', static_cast<uint8_t>(op), t.partial});
       t.partial.clear();
     }
@@ -88,13 +82,13 @@ struct Sink {
   }
 
   bool on_control(Opcode op, std::span<const uint8_t> payload) {
-    CHECK(op == Opcode::ping || op == Opcode::pong || op == Opcode::close);
-    CHECK(inside(payload));
-    CHECK(payload.size() <= kMaxControlPayload);
+    FUZZ_CHECK(op == Opcode::ping || op == Opcode::pong || op == Opcode::close);
+    FUZZ_CHECK(inside(payload));
+    FUZZ_CHECK(payload.size() <= kMaxControlPayload);
     if (op == Opcode::close && !payload.empty()) {
-      CHECK(payload.size() >= 2);
-      CHECK(close_code_valid(static_cast<uint16_t>(payload[0] << 8 | payload[1])));
-      CHECK(reference::utf8_valid(payload.data() + 2, payload.size() - 2));
+      FUZZ_CHECK(payload.size() >= 2);
+      FUZZ_CHECK(close_code_valid(static_cast<uint16_t>(payload[0] << 8 | payload[1])));
+      FUZZ_CHECK(reference::utf8_valid(payload.data() + 2, payload.size() - 2));
     }
     t.events.push_back({'C', static_cast<uint8_t>(op), Bytes(payload.begin(), payload.end())});
     return go();
@@ -128,26 +122,26 @@ Transcript run(const Bytes& wire, const uint8_t* chunk_sizes, size_t n_sizes, co
       sink.buf_begin = copy.get();
       sink.buf_end = copy.get() + size;
       const ParseResult r = parser.feed(std::span<uint8_t>(copy.get(), size), sink, cfg);
-      CHECK(r.consumed <= size);
+      FUZZ_CHECK(r.consumed <= size);
       if (r.status == ParseStatus::ok || r.status == ParseStatus::stopped) {
         // Bytes to be fed again must still be exactly as they came off the wire.
-        CHECK(std::memcmp(copy.get() + r.consumed, pending.data() + r.consumed, size - r.consumed) == 0);
+        FUZZ_CHECK(std::memcmp(copy.get() + r.consumed, pending.data() + r.consumed, size - r.consumed) == 0);
       }
       pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(r.consumed));
       if (r.status == ParseStatus::stopped) continue;
       if (r.status == ParseStatus::ok) {
-        CHECK(r.close_code == 0);
-        CHECK(pending.size() <= kMaxUnconsumedTail);
+        FUZZ_CHECK(r.close_code == 0);
+        FUZZ_CHECK(pending.size() <= kMaxUnconsumedTail);
         break;
       }
       if (r.status == ParseStatus::error) {
-        CHECK(r.close_code == 1002 || r.close_code == 1007 || r.close_code == 1009);
+        FUZZ_CHECK(r.close_code == 1002 || r.close_code == 1007 || r.close_code == 1009);
       } else {
-        CHECK(r.close_code == 0);
+        FUZZ_CHECK(r.close_code == 0);
       }
       uint8_t more[2] = {0x81, 0x80};
       const ParseResult again = parser.feed(std::span<uint8_t>(more, 2), sink, cfg);
-      CHECK(again.consumed == 0 && again.status == r.status && again.close_code == r.close_code);
+      FUZZ_CHECK(again.consumed == 0 && again.status == r.status && again.close_code == r.close_code);
       t.status = r.status;
       t.close_code = r.close_code;
       return t;
@@ -159,13 +153,13 @@ Transcript run(const Bytes& wire, const uint8_t* chunk_sizes, size_t n_sizes, co
 }
 
 void expect_same(const Transcript& a, const Transcript& b) {
-  CHECK(a.events == b.events);
-  CHECK(a.status == b.status);
-  CHECK(a.close_code == b.close_code);
-  CHECK(a.tail == b.tail);
+  FUZZ_CHECK(a.events == b.events);
+  FUZZ_CHECK(a.status == b.status);
+  FUZZ_CHECK(a.close_code == b.close_code);
+  FUZZ_CHECK(a.tail == b.tail);
   // A message refused part-way (1007 fail-fast) may have delivered a
   // different valid prefix depending on where chunks ended.
-  if (a.status != ParseStatus::error) CHECK(a.partial == b.partial);
+  if (a.status != ParseStatus::error) FUZZ_CHECK(a.partial == b.partial);
 }
 
 // ------------------------------------------------------------ structured mode
@@ -375,10 +369,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Generator g{reader, cfg, {}, {}, ParseStatus::ok, 0};
     g.build();
     const Transcript whole = run(g.wire, nullptr, 0, cfg, 0);
-    CHECK(whole.events == g.expected);
-    CHECK(whole.status == g.status);
-    CHECK(whole.close_code == g.code);
-    if (g.status == ParseStatus::ok) CHECK(whole.tail.empty() && whole.partial.empty());
+    FUZZ_CHECK(whole.events == g.expected);
+    FUZZ_CHECK(whole.status == g.status);
+    FUZZ_CHECK(whole.close_code == g.code);
+    if (g.status == ParseStatus::ok) FUZZ_CHECK(whole.tail.empty() && whole.partial.empty());
     expect_same(whole, run(g.wire, sizes, 4, cfg, stop_every));
   } else {
     const Bytes wire(body, body + body_size);

@@ -12,19 +12,8 @@
 #include <memory>
 
 #include "../../tests/unit/ws/utf8_reference.hpp"
+#include "../fuzz_check.hpp"
 #include "ws/utf8.hpp"
-
-namespace {
-
-#define CHECK(cond)                                                                \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                \
-    }                                                                              \
-  } while (0)
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ringcast::ws;
@@ -37,22 +26,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t cut = data[0] % (n + 1);
 
   const reference::Utf8 want = reference::check_utf8(p, n);
-  CHECK(utf8_valid(p, n) == (want == reference::Utf8::valid));
+  FUZZ_CHECK(utf8_valid(p, n) == (want == reference::Utf8::valid));
 
   Utf8Validator v;
   const bool first = v.feed(p, cut);
-  CHECK(first == reference::utf8_prefix_ok(p, cut));
+  FUZZ_CHECK(first == reference::utf8_prefix_ok(p, cut));
   if (first) {
     const bool second = v.feed(p + cut, n - cut);
-    CHECK(second == (want != reference::Utf8::invalid));
-    CHECK(!second || v.complete() == (want == reference::Utf8::valid));
+    FUZZ_CHECK(second == (want != reference::Utf8::invalid));
+    FUZZ_CHECK(!second || v.complete() == (want == reference::Utf8::valid));
   }
 
   if (n <= 256) {
     Utf8Validator bytewise;
     for (size_t i = 0; i < n; ++i) {
       const bool ok = bytewise.feed(p + i, 1);
-      CHECK(ok == reference::utf8_prefix_ok(p, i + 1));
+      FUZZ_CHECK(ok == reference::utf8_prefix_ok(p, i + 1));
       if (!ok) break;
     }
   }

@@ -340,6 +340,15 @@ void Reactor::cancel_timer(uint32_t slot) { timers_.cancel(&conns_[slot].timer);
 
 bool Reactor::closing(uint32_t slot) const { return conns_[slot].flags & kClosing; }
 
+void Reactor::submit_shutdown(uint32_t slot, int how) {
+  Conn& c = conns_[slot];
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_shutdown(sqe, int(slot), how);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, encode_user_data(Op::shutdown, slot, c.generation));
+  ++c.pending;
+}
+
 void Reactor::on_timer_fired(uint32_t slot) {
   Conn& c = conns_[slot];
   if (!(c.flags & kOpen)) return;
@@ -348,11 +357,7 @@ void Reactor::on_timer_fired(uint32_t slot) {
     c.flags &= uint16_t(~kGraceful);
     c.out.clear(pool_);
     if (c.flags & kRecvArmed) {
-      io_uring_sqe* sqe = ring_.sqe();
-      io_uring_prep_shutdown(sqe, int(slot), SHUT_RDWR);
-      sqe->flags |= IOSQE_FIXED_FILE;
-      io_uring_sqe_set_data64(sqe, encode_user_data(Op::shutdown, slot, c.generation));
-      ++c.pending;
+      submit_shutdown(slot, SHUT_RDWR);
     }
     maybe_release(slot);
     return;
@@ -371,11 +376,7 @@ void Reactor::close(uint32_t slot, bool graceful) {
     c.out.clear(pool_);
     // Shutdown wakes the pending multishot recv with EOF, which disarms it.
     if (c.flags & kRecvArmed) {
-      io_uring_sqe* sqe = ring_.sqe();
-      io_uring_prep_shutdown(sqe, int(slot), SHUT_RDWR);
-      sqe->flags |= IOSQE_FIXED_FILE;
-      io_uring_sqe_set_data64(sqe, encode_user_data(Op::shutdown, slot, c.generation));
-      ++c.pending;
+      submit_shutdown(slot, SHUT_RDWR);
     }
   } else if (c.flags & kPaused) {
     // Reading was paused for backpressure; the peer's FIN must be seen now.
@@ -396,11 +397,7 @@ void Reactor::maybe_release(uint32_t slot) {
     if (c.flags & kSendInFlight || !c.out.empty()) return;  // still sending
     // All output is out: send our FIN and keep reading until the peer's.
     c.flags |= kShutdownSent | kShutdownInFlight;
-    io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_shutdown(sqe, int(slot), SHUT_WR);
-    sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, encode_user_data(Op::shutdown, slot, c.generation));
-    ++c.pending;
+    submit_shutdown(slot, SHUT_WR);
     return;
   }
   if ((c.flags & kGraceful) && (c.flags & kRecvArmed)) return;  // waiting for the peer's FIN

@@ -157,6 +157,7 @@ class Reactor {
   void maybe_release(uint32_t slot);
   void begin_stop();
   void pause_reading(uint32_t slot);
+  void submit_shutdown(uint32_t slot, int how);
 
   void on_accept(uint32_t i, int res);
   void on_recv(uint32_t slot, int res, uint32_t cqe_flags);
