@@ -1,5 +1,7 @@
 #include "core/timer_wheel.hpp"
 
+#include <algorithm>
+
 namespace ringcast::core {
 
 TimerWheel::TimerWheel(uint64_t now_ms) : current_tick_(now_ms / kTickMs) {
@@ -29,9 +31,17 @@ void TimerWheel::unlink_counted(TimerNode* node) {
 
 uint64_t TimerWheel::ms_until_next(uint64_t now_ms, uint64_t cap_ms) const {
   if (count_ == 0) return cap_ms;
-  const uint64_t next_tick_ms = (current_tick_ + 1) * kTickMs;
-  const uint64_t wait = next_tick_ms > now_ms ? next_tick_ms - now_ms : 0;
-  return wait < cap_ms ? wait : cap_ms;
+  // Sleep until the first slot that holds anything, so a reactor whose
+  // connections all sit idle wakes for their deadlines, not every tick.
+  const uint64_t max_ticks = std::min<uint64_t>(cap_ms / kTickMs + 1, kSlots);
+  for (uint64_t t = current_tick_ + 1; t <= current_tick_ + max_ticks; ++t) {
+    const TimerNode* head = &slots_[t % kSlots];
+    if (head->next != head) {
+      const uint64_t at = t * kTickMs;
+      return at > now_ms ? std::min(at - now_ms, cap_ms) : 0;
+    }
+  }
+  return cap_ms;
 }
 
 }  // namespace ringcast::core

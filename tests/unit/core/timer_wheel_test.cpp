@@ -390,15 +390,19 @@ TEST(TimerWheel, MsUntilNext) {
   EXPECT_EQ(w->ms_until_next(1000, 500), 500u) << "empty: the cap";
   TimerNode n;
   w->schedule(&n, 5000);
-  // Armed: the next tick boundary (the wheel wakes per tick), capped.
-  EXPECT_EQ(w->ms_until_next(1000, 500), kTick);
-  EXPECT_EQ(w->ms_until_next(1003, 500), kTick - 3);
+  // Armed: until the slot holding the deadline, capped; no wake per tick.
+  EXPECT_EQ(w->ms_until_next(1000, 500), 500u);
+  EXPECT_EQ(w->ms_until_next(1000, 10000), 4000u);
+  EXPECT_EQ(w->ms_until_next(1003, 10000), 3997u);
   EXPECT_EQ(w->ms_until_next(1003, 2), 2u);
-  EXPECT_EQ(w->ms_until_next(1010, 500), 0u);
-  EXPECT_EQ(w->ms_until_next(5000, 500), 0u) << "overdue: no sleep";
+  TimerNode soon;
+  w->schedule(&soon, 1015);  // fires at the first tick boundary after: 1020
+  EXPECT_EQ(w->ms_until_next(1000, 10000), 20u);
+  EXPECT_EQ(w->ms_until_next(1025, 10000), 0u) << "overdue: no sleep";
+  w->cancel(&soon);
   Fired f;
   f.advance(*w, 1004);
-  EXPECT_EQ(w->ms_until_next(1004, 500), 6u);
+  EXPECT_EQ(w->ms_until_next(1004, 10000), 3996u);
   w->cancel(&n);
   EXPECT_EQ(w->ms_until_next(1004, 500), 500u);
 }
