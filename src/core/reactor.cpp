@@ -101,19 +101,11 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
         case Op::send:
           on_send(slot, cqe->res);
           break;
-        case Op::shutdown: {
-          Conn& c = conns_[slot];
-          c.flags &= uint16_t(~kShutdownInFlight);
-          --c.pending;
+        case Op::shutdown:
+        case Op::cancel:
+          --conns_[slot].pending;
           maybe_release(slot);
           break;
-        }
-        case Op::cancel: {
-          Conn& c = conns_[slot];
-          --c.pending;
-          maybe_release(slot);
-          break;
-        }
         case Op::close:
           break;
         case Op::wake:
@@ -125,7 +117,7 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
     io_uring_cq_advance(ring, seen);
 
     timers_.advance(now_ms_, [this](TimerNode* n) {
-      // The node is the first member of Conn: recover the slot from it.
+      // Each Conn embeds its node: recover the slot from the node's address.
       auto* c = reinterpret_cast<Conn*>(reinterpret_cast<char*>(n) - offsetof(Conn, timer));
       on_timer_fired(uint32_t(c - conns_.data()));
     });
@@ -396,7 +388,7 @@ void Reactor::maybe_release(uint32_t slot) {
   if ((c.flags & kGraceful) && !(c.flags & kShutdownSent)) {
     if (c.flags & kSendInFlight || !c.out.empty()) return;  // still sending
     // All output is out: send our FIN and keep reading until the peer's.
-    c.flags |= kShutdownSent | kShutdownInFlight;
+    c.flags |= kShutdownSent;
     submit_shutdown(slot, SHUT_WR);
     return;
   }

@@ -119,8 +119,6 @@ class Reactor {
     kClosing = 1 << 5,
     kGraceful = 1 << 6,
     kShutdownSent = 1 << 7,
-    kCancelSent = 1 << 8,
-    kShutdownInFlight = 1 << 9,
   };
 
   struct SendCtx;
