@@ -181,7 +181,9 @@ constexpr size_t kMaxMethodLength = 20;
 // Is `line` (no CR/LF in it) a possible prefix of "METHOD SP target SP HTTP/1.x"?
 bool request_line_prefix_ok(std::string_view line) {
   size_t i = 0;
-  while (i < line.size() && line[i] >= 'A' && line[i] <= 'Z') ++i;
+  // '-' too: llhttp parses M-SEARCH (SSDP) as an HTTP/1.x method, and a head
+  // that parse_request_head accepts must never be turned away before it ends.
+  while (i < line.size() && ((line[i] >= 'A' && line[i] <= 'Z') || line[i] == '-')) ++i;
   if (i == line.size()) return i <= kMaxMethodLength;
   if (i == 0 || i > kMaxMethodLength || line[i] != ' ') return false;
   ++i;
