@@ -9,14 +9,14 @@
 namespace ringcast::core {
 
 BufferRing::~BufferRing() {
-  if (ring_ && br_) io_uring_unregister_buf_ring(ring_, group_id_);
+  // No unregister: the ring goes first (Reactor's destructor) and takes the
+  // registration with it.
   if (br_) munmap(br_, ring_bytes_);
   if (base_) munmap(base_, size_t(count_) * stride_);
 }
 
 int BufferRing::init(io_uring* ring, uint16_t group_id, uint32_t count, uint32_t buffer_bytes) {
   if (count == 0 || (count & (count - 1)) != 0 || count > 32768) return -EINVAL;
-  ring_ = ring;
   group_id_ = group_id;
   count_ = count;
   buffer_bytes_ = buffer_bytes;
@@ -39,10 +39,7 @@ int BufferRing::init(io_uring* ring, uint16_t group_id, uint32_t count, uint32_t
   reg.ring_entries = count;
   reg.bgid = group_id;
   int ret = io_uring_register_buf_ring(ring, &reg, 0);
-  if (ret < 0) {
-    ring_ = nullptr;
-    return ret;
-  }
+  if (ret < 0) return ret;
   io_uring_buf_ring_init(br_);
   const int mask = io_uring_buf_ring_mask(count);
   for (uint32_t i = 0; i < count; ++i)

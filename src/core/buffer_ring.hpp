@@ -34,7 +34,6 @@ class BufferRing {
   void publish();
 
  private:
-  io_uring* ring_ = nullptr;
   io_uring_buf_ring* br_ = nullptr;
   uint8_t* base_ = nullptr;
   size_t ring_bytes_ = 0;

@@ -31,6 +31,8 @@ Reactor::Reactor(const ReactorOptions& opts, std::unique_ptr<ConnectionHandler> 
 }
 
 Reactor::~Reactor() {
+  // First the ring: sends still in flight point into the output buffers.
+  ring_.exit();
   for (auto& c : conns_) c.out.clear(pool_);
   if (opts_.listen_fd >= 0) ::close(opts_.listen_fd);
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -215,18 +217,26 @@ void Reactor::on_recv(uint32_t slot, int res, uint32_t cqe_flags) {
     }
     buffers_.recycle(bid);
   }
-  if (res == 0 || (res < 0 && res != -ENOBUFS && res != -ECANCELED)) {
-    // EOF or a socket error: the peer is gone, or finished its side of a
-    // graceful close. In the latter case our queued close frame still goes
-    // out; maybe_release then shuts down our side and frees the slot.
-    if (!(c.flags & kClosing)) close(slot, false);
+  if (res == 0) {
+    // The peer's FIN: it sent all it will, but may still read. What it sent
+    // has been handled; what we queued for it still goes out, then we close.
+    if (!(c.flags & kClosing)) close(slot, true);
+    maybe_release(slot);
+    return;
+  }
+  if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+    // A socket error (reset): nothing more can be delivered.
+    if (c.flags & kClosing) abort_io(slot); else close(slot, false);
     maybe_release(slot);
     return;
   }
   if (!more && (c.flags & kOpen)) {
     if (c.flags & kClosing) {
-      // A graceful close still waits for the peer's FIN.
-      if ((c.flags & kGraceful) && res == -ENOBUFS) rearm_.push_back(slot);
+      // A graceful close keeps reading until the peer's FIN, also when the
+      // receive ended for buffers or was cancelled by a pause just before.
+      if (c.flags & kGraceful) {
+        if (res == -ENOBUFS) rearm_.push_back(slot); else arm_recv(slot);
+      }
       maybe_release(slot);
     } else if (!(c.flags & kPaused)) {
       // -ENOBUFS (every receive buffer is in use) or the kernel ended the
@@ -266,6 +276,7 @@ void Reactor::flush() {
     Conn& c = conns_[slot];
     c.flags &= uint16_t(~kDirty);
     if (!(c.flags & kOpen) || (c.flags & kSendInFlight)) continue;
+    if ((c.flags & kClosing) && !(c.flags & kGraceful)) continue;  // aborted: nothing more goes out
     if (!c.out.empty()) {
       submit_send(slot);
     } else if ((c.flags & (kClosing | kGraceful | kShutdownSent)) == (kClosing | kGraceful)) {
@@ -304,13 +315,16 @@ void Reactor::on_send(uint32_t slot, int res) {
   send_ctx_free_.push_back(c.sending);
   c.sending = nullptr;
   if (res < 0) {
-    c.out.clear(pool_);
-    if (!(c.flags & kClosing)) close(slot, false);
-    c.flags &= uint16_t(~kGraceful);
+    if (c.flags & kClosing) abort_io(slot); else close(slot, false);
     maybe_release(slot);
     return;
   }
   c.out.consume(pool_, size_t(res));
+  if ((c.flags & kClosing) && !(c.flags & kGraceful)) {
+    c.out.clear(pool_);  // an abort waited for this send to let go of the buffers
+    maybe_release(slot);
+    return;
+  }
   if (!c.out.empty()) {
     if (!(c.flags & kDirty)) {
       c.flags |= kDirty;
@@ -341,16 +355,22 @@ void Reactor::submit_shutdown(uint32_t slot, int how) {
   ++c.pending;
 }
 
+void Reactor::abort_io(uint32_t slot) {
+  Conn& c = conns_[slot];
+  c.flags &= uint16_t(~kGraceful);
+  // The kernel reads queued output until a send completes: with one in
+  // flight the buffers stay until on_send, which the shutdown hurries along.
+  if (!(c.flags & kSendInFlight)) c.out.clear(pool_);
+  // Shutdown wakes a pending receive (EOF) and a blocked send (EPIPE).
+  if (c.flags & (kRecvArmed | kSendInFlight)) submit_shutdown(slot, SHUT_RDWR);
+}
+
 void Reactor::on_timer_fired(uint32_t slot) {
   Conn& c = conns_[slot];
   if (!(c.flags & kOpen)) return;
   if (c.flags & kClosing) {
-    // The peer did not finish the close in time: drop it.
-    c.flags &= uint16_t(~kGraceful);
-    c.out.clear(pool_);
-    if (c.flags & kRecvArmed) {
-      submit_shutdown(slot, SHUT_RDWR);
-    }
+    // The peer did not finish the close in time (or stopped reading): drop it.
+    abort_io(slot);
     maybe_release(slot);
     return;
   }
@@ -365,11 +385,7 @@ void Reactor::close(uint32_t slot, bool graceful) {
   timers_.schedule(&c.timer, now_ms_ + opts_.close_timeout_ms);
   handler_->on_close(*this, slot);
   if (!graceful) {
-    c.out.clear(pool_);
-    // Shutdown wakes the pending multishot recv with EOF, which disarms it.
-    if (c.flags & kRecvArmed) {
-      submit_shutdown(slot, SHUT_RDWR);
-    }
+    abort_io(slot);
   } else if (c.flags & kPaused) {
     // Reading was paused for backpressure; the peer's FIN must be seen now.
     c.flags &= uint16_t(~kPaused);

@@ -156,6 +156,8 @@ class Reactor {
   void begin_stop();
   void pause_reading(uint32_t slot);
   void submit_shutdown(uint32_t slot, int how);
+  // Ends a connection's I/O now, dropping its output (once no send holds it).
+  void abort_io(uint32_t slot);
 
   void on_accept(uint32_t i, int res);
   void on_recv(uint32_t slot, int res, uint32_t cqe_flags);

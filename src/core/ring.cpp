@@ -50,8 +50,12 @@ std::string check_kernel_support() {
   return {};
 }
 
-Ring::~Ring() {
-  if (ready_) io_uring_queue_exit(&ring_);
+Ring::~Ring() { exit(); }
+
+void Ring::exit() {
+  if (!ready_) return;
+  io_uring_queue_exit(&ring_);
+  ready_ = false;
 }
 
 std::string Ring::init(unsigned entries, unsigned fixed_files) {

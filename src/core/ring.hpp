@@ -21,6 +21,10 @@ class Ring {
   // or why the kernel cannot run the engine.
   std::string init(unsigned entries, unsigned fixed_files);
 
+  // Tears the ring down: the kernel cancels what is in flight and lets go
+  // of the memory those requests point at. Idempotent.
+  void exit();
+
   io_uring* get() { return &ring_; }
   bool defer_taskrun() const { return defer_taskrun_; }
 
