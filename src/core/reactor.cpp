@@ -60,6 +60,10 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
   if (!err.empty()) return err;
   int ret = buffers_.init(ring_.get(), kBufferGroup, opts_.recv_buffers, opts_.recv_buffer_bytes);
   if (ret < 0) return std::string("registering the provided-buffer ring failed: ") + std::strerror(-ret);
+  if (!ring_.defer_taskrun() && opts_.index == 0) {
+    // Not silent: this kernel (before 6.1) runs completions cooperatively.
+    std::fprintf(stderr, "ringcast: io_uring DEFER_TASKRUN unavailable, using COOP_TASKRUN\n");
+  }
 
   now_ms_ = monotonic_ms();
   for (uint32_t i = 0; i < kAcceptSlots; ++i) arm_accept(i);
@@ -343,8 +347,6 @@ void Reactor::on_send(uint32_t slot, int res) {
 void Reactor::set_timer(uint32_t slot, uint64_t at_ms) { timers_.schedule(&conns_[slot].timer, at_ms); }
 
 void Reactor::cancel_timer(uint32_t slot) { timers_.cancel(&conns_[slot].timer); }
-
-bool Reactor::closing(uint32_t slot) const { return conns_[slot].flags & kClosing; }
 
 void Reactor::submit_shutdown(uint32_t slot, int how) {
   Conn& c = conns_[slot];

@@ -89,7 +89,6 @@ class Reactor {
   // together with everything else queued for the connection by then.
   uint8_t* out_reserve(uint32_t slot, size_t n);
   void out_commit(uint32_t slot, size_t n);
-  uint64_t out_bytes(uint32_t slot) const { return conns_[slot].out.bytes(); }
   // Queued output above this many bytes stops reading from the socket until
   // it drains to half: a client that sends faster than it reads is slowed by
   // TCP flow control instead of growing server memory.
@@ -101,7 +100,6 @@ class Reactor {
   // graceful: send what is queued, shut down our side, wait (close_timeout)
   // for the peer's FIN, then close. Otherwise: close now, drop the output.
   void close(uint32_t slot, bool graceful);
-  bool closing(uint32_t slot) const;
 
   template <class F>
   void for_each_open(F&& f) {

@@ -122,7 +122,6 @@ bool Gateway::on_control(core::Reactor& r, uint32_t slot, ws::Opcode op, std::sp
       // gets an empty close back. The parser validated the code already.
       const size_t n = payload.size() >= 2 ? 2 : 0;
       send_frame(r, slot, ws::Opcode::close, payload.first(n));
-      s.phase = Phase::closing;
       r.close(slot, true);
       return false;
     }

@@ -38,8 +38,10 @@ void Gateway::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes)
 }
 
 void Gateway::on_close(core::Reactor&, uint32_t slot) {
-  // The parser may still be on the stack (close from inside a sink): leave
-  // it alone; on_open resets the whole session for the slot's next user.
+  // Every close goes through here (Reactor::close calls it first), so this is
+  // where the session stops taking input. The parser may still be on the
+  // stack (close from inside a sink): leave it alone; on_open resets the
+  // whole session for the slot's next user.
   Session& s = sessions_[slot];
   s.phase = Phase::closing;
   s.pending.release();
@@ -53,7 +55,6 @@ void Gateway::on_timer(core::Reactor& r, uint32_t slot) {
     if (!s.pending.empty()) {
       reject(r, slot, http::error_response(408));
     } else {
-      s.phase = Phase::closing;
       r.close(slot, false);
     }
     return;
@@ -97,7 +98,6 @@ void Gateway::on_stop(core::Reactor& r) {
         fail(r, slot, CloseCode::going_away, "server shutting down");
         break;
       case Phase::http:
-        sessions_[slot].phase = Phase::closing;
         r.close(slot, false);
         break;
       case Phase::closing:
@@ -121,7 +121,6 @@ bool Gateway::send_frame(core::Reactor& r, uint32_t slot, ws::Opcode op, std::sp
   uint8_t* p = begin_frame(r, slot, op, payload.size(), &total);
   if (!p) {
     // Out of memory for this frame: nothing sane can follow on this connection.
-    sessions_[slot].phase = Phase::closing;
     r.close(slot, false);
     return false;
   }
@@ -136,7 +135,6 @@ void Gateway::fail(core::Reactor& r, uint32_t slot, CloseCode code, std::string_
   uint8_t payload[125];
   const size_t n = ws::write_close_payload(payload, to_wire(code), reason);
   send_frame(r, slot, ws::Opcode::close, {payload, n});
-  s.phase = Phase::closing;
   r.close(slot, true);
 }
 

@@ -42,8 +42,8 @@ class Gateway final : public core::ConnectionHandler {
  private:
   struct FrameSink;
 
-  // HTTP phase: request heads until an upgrade. Returns the bytes it did not
-  // use (frames pipelined after a 101), to be fed to the frame phase.
+  // HTTP phase: request heads until an upgrade; bytes after a 101 (frames
+  // pipelined with the request) go straight on to the frame phase.
   void handle_http(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes);
   // Answers one complete head; returns false when the connection is done.
   bool answer_head(core::Reactor& r, uint32_t slot, std::string_view head);

@@ -47,7 +47,6 @@ struct Session {
   uint32_t head_searched = 0;
   uint16_t endpoint = 0;
   Phase phase = Phase::http;
-  uint8_t message_opcode = 0;  // opcode of the message being assembled
 };
 
 }  // namespace ringcast::protocol

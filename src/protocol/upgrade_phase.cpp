@@ -29,7 +29,6 @@ constexpr std::string_view kHealthPath = "/healthz";
 
 void Gateway::reject(core::Reactor& r, uint32_t slot, std::string_view response) {
   write_raw(r, slot, response);
-  sessions_[slot].phase = Phase::closing;
   r.close(slot, true);
 }
 
@@ -118,7 +117,6 @@ bool Gateway::answer_head(core::Reactor& r, uint32_t slot, std::string_view head
     }
     write_raw(r, slot, http::health_response(req.keep_alive, head_only));
     if (!req.keep_alive) {
-      s.phase = Phase::closing;
       r.close(slot, true);
       return false;
     }
