@@ -1,6 +1,7 @@
 // Embedding ringcast: start the gateway inside another program.
 //
 //   ringcast::Server server(config);
+//   server.add_handler("quote", [] { return std::make_unique<QuoteHandler>(); });
 //   if (auto err = server.start(); !err.empty()) { ...; }
 //   ...                       // server.port() is the bound port
 //   server.stop();            // graceful: close 1001, drain, stop
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "ringcast/config.hpp"
+#include "ringcast/handler.hpp"
 
 namespace ringcast {
 
@@ -21,6 +23,10 @@ class Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  // Registers a handler under a name routes can give ([[endpoint.route]]
+  // handler = "name"); replaces a built-in of the same name. Before start().
+  void add_handler(std::string name, HandlerFactory factory);
 
   // Binds the listeners and starts one reactor thread per configured thread;
   // returns once every reactor accepts. Empty string, or why it could not.

@@ -58,8 +58,8 @@ std::string parse_cli(int argc, char** argv, CliOptions& out) {
       if (!take_value(arg)) return "--threads: missing N";
       uint32_t n = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || n > 256)
-        return "--threads: expected a number from 0 to 256, got \"" + std::string(value) + "\"";
+      if (ec != std::errc() || end != value.data() + value.size() || n > 64)
+        return "--threads: expected a number from 0 to 64, got \"" + std::string(value) + "\"";
       out.threads = n;
     } else {
       return "unknown option \"" + std::string(arg) + "\" (see --help)";

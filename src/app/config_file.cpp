@@ -50,6 +50,54 @@ struct Reader {
     return true;
   }
 
+  static bool plain_token(std::string_view v) {
+    if (v.empty() || v.size() > 64) return false;
+    for (char c : v) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '-' || c == '.';
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  bool strings(const toml::node& node, std::string_view key, std::vector<std::string>& out) {
+    const auto* arr = node.as_array();
+    if (!arr) return fail(key, "expected an array of strings");
+    out.clear();
+    for (const auto& item : *arr) {
+      const auto* s = item.as_string();
+      if (!s || s->get().empty() || s->get().size() > 64)
+        return fail(key, "expected non-empty strings of at most 64 bytes");
+      out.push_back(s->get());
+    }
+    return true;
+  }
+
+  // [[endpoint.route]] tables: name, handler, required.
+  bool routes(const toml::node& node, const std::string& key, std::vector<RouteConfig>& out) {
+    const auto* arr = node.as_array();
+    if (!arr) return fail(key, "expected [[endpoint.route]] tables");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const std::string rkey = key + "[" + std::to_string(i) + "].";
+      const auto* t = (*arr)[i].as_table();
+      if (!t) return fail(key, "expected [[endpoint.route]] tables");
+      RouteConfig rc;
+      for (auto&& [k, v] : *t) {
+        const std::string_view name = k.str();
+        bool ok = true;
+        if (name == "name") ok = string(v, rkey + "name", rc.name);
+        else if (name == "handler") ok = string(v, rkey + "handler", rc.handler);
+        else if (name == "required") ok = strings(v, rkey + "required", rc.required);
+        else ok = fail(rkey + std::string(name), "unknown key");
+        if (!ok) return false;
+      }
+      if (rc.name.empty() || rc.name.size() > 64) return fail(rkey + "name", "expected 1 to 64 bytes");
+      if (rc.handler.empty()) return fail(rkey + "handler", "missing");
+      out.push_back(std::move(rc));
+    }
+    return true;
+  }
+
   bool server(const toml::table& t, ServerConfig& s) {
     for (auto&& [k, node] : t) {
       const std::string key = "server." + std::string(k.str());
@@ -63,7 +111,7 @@ struct Reader {
           if (!e.empty()) ok = fail(key, e);
         }
       } else if (name == "threads") {
-        ok = integer(node, key, s.threads, 0, 256);
+        ok = integer(node, key, s.threads, 0, 64);  // the topic table keeps a 64-bit reactor mask
       } else if (name == "pin_threads") {
         ok = boolean(node, key, s.pin_threads);
       } else if (name == "max_connections") {
@@ -81,6 +129,14 @@ struct Reader {
         if (ok && (s.recv_buffers & (s.recv_buffers - 1)) != 0) ok = fail(key, "must be a power of two");
       } else if (name == "recv_buffer_bytes") {
         ok = integer(node, key, s.recv_buffer_bytes, 1024, 1 << 20);
+      } else if (name == "shutdown_reason") {
+        ok = string(node, key, s.shutdown_reason);
+        if (ok && !plain_token(s.shutdown_reason)) ok = fail(key, "expected 1 to 64 of A-Z a-z 0-9 _ - .");
+      } else if (name == "reconnect_delay_ms") {
+        ok = integer(node, key, s.reconnect_delay_ms, 0, 86400000);
+      } else if (name == "mesh_queue_depth") {
+        ok = integer(node, key, s.mesh_queue_depth, 16, 1 << 20);
+        if (ok && (s.mesh_queue_depth & (s.mesh_queue_depth - 1)) != 0) ok = fail(key, "must be a power of two");
       } else {
         ok = fail(key, "unknown key");
       }
@@ -105,23 +161,15 @@ struct Reader {
         if (ok) {
           if (v == "echo") e.protocol = Protocol::echo;
           else if (v == "json-echo") e.protocol = Protocol::json_echo;
-          else ok = fail(key, "unknown protocol \"" + v + "\" (expected \"echo\" or \"json-echo\")");
+          else if (v == "envelope") e.protocol = Protocol::envelope;
+          else if (v == "channel") e.protocol = Protocol::channel;
+          else if (v == "action") e.protocol = Protocol::action;
+          else
+            ok = fail(key, "unknown protocol \"" + v +
+                               "\" (expected \"echo\", \"json-echo\", \"envelope\", \"channel\" or \"action\")");
         }
       } else if (name == "subprotocols") {
-        const auto* arr = node.as_array();
-        if (!arr) {
-          ok = fail(key, "expected an array of strings");
-        } else {
-          e.subprotocols.clear();
-          for (const auto& item : *arr) {
-            const auto* s = item.as_string();
-            if (!s || s->get().empty() || s->get().size() > 64) {
-              ok = fail(key, "expected non-empty strings of at most 64 bytes");
-              break;
-            }
-            e.subprotocols.push_back(s->get());
-          }
-        }
+        ok = strings(node, key, e.subprotocols);
       } else if (name == "max_message_bytes") {
         ok = integer(node, key, e.max_message_bytes, 0, int64_t(1) << 31);
       } else if (name == "idle_ping_ms") {
@@ -130,6 +178,34 @@ struct Reader {
         ok = integer(node, key, e.pong_timeout_ms, 10, 3600000);
       } else if (name == "max_output_bytes") {
         ok = integer(node, key, e.max_output_bytes, 4096, int64_t(1) << 32);
+      } else if (name == "route_key") {
+        ok = string(node, key, e.route_key);
+        if (ok && !plain_token(e.route_key)) ok = fail(key, "expected 1 to 64 of A-Z a-z 0-9 _ - .");
+      } else if (name == "channel_param") {
+        ok = string(node, key, e.channel_param);
+        if (ok && !plain_token(e.channel_param)) ok = fail(key, "expected 1 to 64 of A-Z a-z 0-9 _ - .");
+      } else if (name == "max_envelope_bytes") {
+        ok = integer(node, key, e.max_envelope_bytes, 64, 64 << 20);
+      } else if (name == "rate_limit_per_minute") {
+        ok = integer(node, key, e.rate_limit_per_minute, 0, 60000000);
+      } else if (name == "rate_limit_burst") {
+        ok = integer(node, key, e.rate_limit_burst, 0, 60000000);
+      } else if (name == "max_errors") {
+        ok = integer(node, key, e.max_errors, 1, 1000000);
+      } else if (name == "error_window_ms") {
+        ok = integer(node, key, e.error_window_ms, 1, 86400000);
+      } else if (name == "max_subscriptions") {
+        ok = integer(node, key, e.max_subscriptions, 1, 65536);
+      } else if (name == "slow_consumer") {
+        std::string v;
+        ok = string(node, key, v);
+        if (ok) {
+          if (v == "close") e.slow_consumer = SlowConsumerPolicy::close;
+          else if (v == "drop") e.slow_consumer = SlowConsumerPolicy::drop;
+          else ok = fail(key, "expected \"close\" or \"drop\"");
+        }
+      } else if (name == "route") {
+        ok = routes(node, key, e.routes);
       } else {
         ok = fail(key, "unknown key");
       }

@@ -20,6 +20,9 @@ close_timeout_ms = 2000        # after our close frame, wait this long for the p
 shutdown_timeout_ms = 5000     # graceful stop deadline (SIGINT/SIGTERM)
 recv_buffers = 2048            # provided receive buffers per reactor (power of two)
 recv_buffer_bytes = 16384      # size of each receive buffer
+shutdown_reason = "server_shutdown"  # the `disconnecting` notice before close 1001
+reconnect_delay_ms = 5000      #   (routed endpoints: envelope, channel, action)
+mesh_queue_depth = 4096        # messages per reactor-to-reactor queue (power of two)
 
 # Raw echo: every message back whole, same opcode. For conformance suites and
 # benchmarks; change the path to "/" for tools that only request "/".
@@ -36,6 +39,39 @@ max_output_bytes = 1048576     # queued output above this pauses reading
 [[endpoint]]
 path = "/ws/"
 protocol = "json-echo"
+
+# Seed 002: {type,data,request_id} envelopes; subscribe, unsubscribe, ping,
+# publish, echo; 100 messages a minute per connection. docs/PROTOCOLS.md has
+# every message; the keys below exist on every routed endpoint.
+[[endpoint]]
+path = "/api/v1/ws"
+protocol = "envelope"
+route_key = "type"             # the field messages are routed by
+max_envelope_bytes = 65536     # a longer JSON message gets MESSAGE_TOO_LARGE
+rate_limit_per_minute = 100    # client messages per connection; 0 = unlimited
+rate_limit_burst = 0           # bucket size; 0 = rate_limit_per_minute
+max_errors = 10                # error replies within error_window_ms before close 1008
+error_window_ms = 60000
+max_subscriptions = 256        # channels per connection
+slow_consumer = "close"        # or "drop" (drop and report MESSAGES_DROPPED)
+
+# Seed 003: /v1/ws?channel_id=ROOM joins ROOM; {"id","type":"message",...} goes
+# to the others in the room, the sender gets ACK.
+[[endpoint]]
+path = "/v1/ws"
+protocol = "channel"
+channel_param = "channel_id"
+
+# Seeds 000 and 004: routed by `action`; seed 004's interview bot route
+# (`echo` answers with the request's fields until a backend is configured).
+[[endpoint]]
+path = "/v1"
+protocol = "action"
+
+[[endpoint.route]]
+name = "message"
+handler = "echo"
+required = ["interview_id", "message"]
 )toml";
 
 }  // namespace ringcast::app

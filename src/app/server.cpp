@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "app/listener.hpp"
+#include "core/mesh.hpp"
 #include "core/reactor.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/gateway.hpp"
+#include "protocol/router.hpp"
 #include "ringcast_version.h"
 
 namespace ringcast {
@@ -38,6 +40,8 @@ std::vector<int> allowed_cpus() {
 struct Server::Impl {
   Config config;
   std::shared_ptr<const protocol::EndpointTable> endpoints;
+  protocol::HandlerRegistry handlers;
+  std::unique_ptr<core::Mesh> mesh;
   std::vector<std::unique_ptr<core::Reactor>> reactors;
   std::vector<std::thread> threads;
   std::atomic<int> ready{0};
@@ -47,7 +51,12 @@ struct Server::Impl {
   uint16_t port = 0;
 };
 
-Server::Server(Config config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+Server::Server(Config config) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  protocol::register_builtin_handlers(impl_->handlers);
+}
+
+void Server::add_handler(std::string name, HandlerFactory factory) { impl_->handlers[std::move(name)] = std::move(factory); }
 
 Server::~Server() {
   if (!impl_->threads.empty()) {
@@ -83,7 +92,19 @@ std::string Server::start() {
            std::to_string(table_cap - core::kSpareSlots) + " or 0 (automatic)";
   }
 
+  for (size_t i = 0; i < m.config.endpoints.size(); ++i) {
+    const EndpointConfig& e = m.config.endpoints[i];
+    if (!e.routes.empty() && !is_routed(e.protocol))
+      return "endpoint[" + std::to_string(i) + "].route: only envelope, channel and action endpoints have routes";
+    for (size_t j = 0; j < e.routes.size(); ++j) {
+      if (m.handlers.find(e.routes[j].handler) == m.handlers.end())
+        return "endpoint[" + std::to_string(i) + "].route[" + std::to_string(j) + "].handler: no handler named \"" +
+               e.routes[j].handler + "\"";
+    }
+  }
   m.endpoints = std::make_shared<const protocol::EndpointTable>(m.config.endpoints);
+  auto handlers = std::make_shared<const protocol::HandlerRegistry>(m.handlers);
+  if (n > 1) m.mesh = std::make_unique<core::Mesh>(n, sc.mesh_queue_depth);
   uint16_t port = sc.listen_port;
   for (uint32_t i = 0; i < n; ++i) {
     std::string err;
@@ -100,7 +121,8 @@ std::string Server::start() {
     ro.listen_fd = fd;
     ro.cpu = sc.pin_threads ? cpus[i % cpus.size()] : -1;
     m.reactors.push_back(std::make_unique<core::Reactor>(
-        ro, std::make_unique<protocol::Gateway>(m.config.server, m.endpoints)));
+        ro, std::make_unique<protocol::Gateway>(m.config.server, m.endpoints, handlers, m.mesh.get(), i)));
+    if (m.mesh) m.mesh->set_doorbell(i, m.reactors.back()->wake_fd());
   }
   m.port = port;
 

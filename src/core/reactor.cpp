@@ -72,6 +72,7 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
 
   io_uring* ring = ring_.get();
   for (;;) {
+    handler_->on_turn(*this);
     flush();
     for (uint32_t slot : rearm_) {
       const uint16_t f = conns_[slot].flags;
@@ -81,7 +82,7 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
     rearm_.clear();
     buffers_.publish();
 
-    const uint64_t wait_ms = timers_.ms_until_next(now_ms_, kMaxSleepMs);
+    const uint64_t wait_ms = handler_->before_sleep(*this, timers_.ms_until_next(now_ms_, kMaxSleepMs));
     __kernel_timespec ts;
     ts.tv_sec = int64_t(wait_ms / 1000);
     ts.tv_nsec = int64_t(wait_ms % 1000) * 1000000;
@@ -260,6 +261,15 @@ void Reactor::out_commit(uint32_t slot, size_t n) {
     dirty_.push_back(slot);
   }
   if (c.out.bytes() > c.out_limit && !(c.flags & kPaused)) pause_reading(slot);
+}
+
+void Reactor::out_append_shared(uint32_t slot, OutBuffer* b, uint32_t offset, uint32_t length) {
+  Conn& c = conns_[slot];
+  c.out.append_shared(pool_, b, offset, length);
+  if (!(c.flags & kDirty)) {
+    c.flags |= kDirty;
+    dirty_.push_back(slot);
+  }
 }
 
 void Reactor::pause_reading(uint32_t slot) {

@@ -51,6 +51,12 @@ class ConnectionHandler {
   virtual void on_reject(Reactor& r, uint32_t slot) = 0;
   // A graceful stop began: say goodbye to every connection.
   virtual void on_stop(Reactor& r) = 0;
+  // Once per loop turn, before output is flushed: work that arrives other
+  // than through a socket (messages from other reactors).
+  virtual void on_turn(Reactor&) {}
+  // The reactor is about to block for up to wait_ms; returns how long it may
+  // (0 = not at all: work is waiting).
+  virtual uint64_t before_sleep(Reactor&, uint64_t wait_ms) { return wait_ms; }
 };
 
 struct ReactorOptions {
@@ -93,6 +99,17 @@ class Reactor {
   // it drains to half: a client that sends faster than it reads is slowed by
   // TCP flow control instead of growing server memory.
   void set_output_limit(uint32_t slot, uint32_t bytes) { conns_[slot].out_limit = bytes; }
+  uint64_t out_bytes(uint32_t slot) const { return conns_[slot].out.bytes(); }
+
+  // Shared output: a buffer written once (a published frame) and queued on
+  // many connections. acquire_buffer gives one reference, each
+  // out_append_shared takes another, release_buffer drops the caller's.
+  OutBuffer* acquire_buffer(size_t n) { return pool_.acquire(n); }
+  void release_buffer(OutBuffer* b) { pool_.unref(b); }
+  void out_append_shared(uint32_t slot, OutBuffer* b, uint32_t offset, uint32_t length);
+
+  // Thread-safe: the eventfd whose write wakes this reactor (the mesh doorbell).
+  int wake_fd() const { return wake_fd_; }
 
   void set_timer(uint32_t slot, uint64_t at_ms);
   void cancel_timer(uint32_t slot);

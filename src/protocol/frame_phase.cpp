@@ -94,7 +94,7 @@ bool Gateway::on_message_chunk(core::Reactor& r, uint32_t slot, ws::Opcode op, s
   Session& s = sessions_[slot];
   if (complete && s.message.empty()) {
     // The whole message (earlier fragments, if any, were empty).
-    deliver(r, slot, op, chunk);
+    deliver_message(r, slot, op, chunk);
     return s.phase == Phase::open;
   }
   if (!s.message.append(chunk.data(), chunk.size())) {
@@ -103,7 +103,7 @@ bool Gateway::on_message_chunk(core::Reactor& r, uint32_t slot, ws::Opcode op, s
   }
   if (!complete) return true;
   Spill whole = std::exchange(s.message, Spill{});
-  deliver(r, slot, op, std::span<const uint8_t>(whole.data, whole.size));
+  deliver_message(r, slot, op, std::span<const uint8_t>(whole.data, whole.size));
   whole.release();
   return sessions_[slot].phase == Phase::open;
 }
@@ -130,8 +130,13 @@ bool Gateway::on_control(core::Reactor& r, uint32_t slot, ws::Opcode op, std::sp
   }
 }
 
-void Gateway::deliver(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message) {
-  profile_message(*this, r, slot, (*endpoints_)[sessions_[slot].endpoint].config.protocol, op, message);
+void Gateway::deliver_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message) {
+  const Protocol p = (*endpoints_)[sessions_[slot].endpoint].config.protocol;
+  if (is_routed(p)) {
+    routed_message(r, slot, op, message);
+  } else {
+    profile_message(*this, r, slot, p, op, message);
+  }
 }
 
 }  // namespace ringcast::protocol

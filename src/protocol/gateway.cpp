@@ -1,15 +1,55 @@
 #include "protocol/gateway.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 
-#include "ringcast/close_code.hpp"
 #include "http/response.hpp"
+#include "ringcast/close_code.hpp"
 #include "ws/frame_writer.hpp"
 
 namespace ringcast::protocol {
 
-Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable> endpoints)
-    : server_(server), endpoints_(std::move(endpoints)), sessions_(server.max_connections + core::kSpareSlots) {}
+Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable> endpoints,
+                 std::shared_ptr<const HandlerRegistry> handlers, core::Mesh* mesh, uint32_t reactor_index)
+    : server_(server),
+      endpoints_(std::move(endpoints)),
+      handlers_(std::move(handlers)),
+      sessions_(server.max_connections + core::kSpareSlots),
+      broker_(mesh, reactor_index, *this) {
+  // One handler object per name per reactor; routes point at them. Names
+  // were checked against the registry before the reactors started.
+  std::map<std::string, Handler*, std::less<>> made;
+  uint32_t max_envelope = 0;
+  for (size_t i = 0; i < endpoints_->size(); ++i) {
+    const EndpointConfig& cfg = (*endpoints_)[i].config;
+    Router router;
+    route_keys_.push_back(cfg.route_key.empty() ? std::string(default_route_key(cfg.protocol)) : cfg.route_key);
+    if (is_routed(cfg.protocol)) {
+      max_envelope = std::max(max_envelope, cfg.max_envelope_bytes);
+      std::vector<RouteConfig> routes = default_routes(cfg.protocol);
+      routes.insert(routes.end(), cfg.routes.begin(), cfg.routes.end());
+      for (const RouteConfig& rc : routes) {
+        auto it = made.find(rc.handler);
+        if (it == made.end()) {
+          auto f = handlers_->find(rc.handler);
+          if (f == handlers_->end()) continue;
+          handler_objects_.push_back(f->second());
+          it = made.emplace(rc.handler, handler_objects_.back().get()).first;
+        }
+        router.add(Route{rc.name, it->second, rc.required});
+      }
+    }
+    routers_.push_back(std::move(router));
+  }
+  // Sized once for the largest message any endpoint parses: no allocation
+  // per message.
+  // (If this fails, parse() tries again and reports the failure per message.)
+  if (max_envelope && parser_.allocate(max_envelope) != simdjson::SUCCESS) max_envelope = 0;
+  scratch_[0].reserve(4096);
+  scratch_[1].reserve(4096);
+  compose_.reserve(4096);
+}
 
 void Gateway::on_open(core::Reactor& r, uint32_t slot) {
   Session& s = sessions_[slot];
@@ -32,6 +72,14 @@ void Gateway::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes)
     case Phase::open:
       handle_frames(r, slot, bytes);
       break;
+    case Phase::joining:
+      // A client that did not wait for the 101: keep its frames (bounded)
+      // for when the upgrade completes.
+      if (sessions_[slot].pending.size + bytes.size() > kMaxEarlyFrameBytes ||
+          !sessions_[slot].pending.append(bytes.data(), bytes.size())) {
+        r.close(slot, false);
+      }
+      break;
     case Phase::closing:
       break;
   }
@@ -46,6 +94,18 @@ void Gateway::on_close(core::Reactor&, uint32_t slot) {
   s.phase = Phase::closing;
   s.pending.release();
   s.message.release();
+  broker_.unsubscribe_all(slot);
+}
+
+void Gateway::on_turn(core::Reactor& r) {
+  broker_.on_turn(r);
+  if (!deferred_.empty()) release_deferred(r);
+}
+
+uint64_t Gateway::before_sleep(core::Reactor&, uint64_t wait_ms) {
+  // Deferred replies wait for acks that arrive through the mesh, which
+  // wakes us; nothing to poll for here.
+  return broker_.before_sleep(wait_ms);
 }
 
 void Gateway::on_timer(core::Reactor& r, uint32_t slot) {
@@ -95,9 +155,11 @@ void Gateway::on_stop(core::Reactor& r) {
   r.for_each_open([&](uint32_t slot) {
     switch (sessions_[slot].phase) {
       case Phase::open:
+        if (is_routed((*endpoints_)[sessions_[slot].endpoint].config.protocol)) send_shutdown_notice(r, slot);
         fail(r, slot, CloseCode::going_away, "server shutting down");
         break;
       case Phase::http:
+      case Phase::joining:
         r.close(slot, false);
         break;
       case Phase::closing:

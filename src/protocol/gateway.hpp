@@ -1,25 +1,44 @@
 // The gateway: what a reactor's connections mean. It turns bytes into HTTP
 // answers, a WebSocket upgrade, frames and messages, and hands each complete
-// message to the endpoint's profile (echo, json-echo, ...). One Gateway per
-// reactor, called only on that reactor's thread.
+// message to the endpoint's profile (echo, json-echo, or a routed profile:
+// envelope, channel, action). One Gateway per reactor, called only on that
+// reactor's thread; it owns the reactor's pub/sub broker.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
+#include <simdjson.h>
+
+#include "core/mesh.hpp"
 #include "core/reactor.hpp"
 #include "protocol/endpoints.hpp"
+#include "protocol/envelope.hpp"
+#include "protocol/error_code.hpp"
+#include "protocol/router.hpp"
 #include "protocol/session.hpp"
+#include "pubsub/broker.hpp"
 #include "ringcast/close_code.hpp"
 #include "ringcast/config.hpp"
 #include "ws/opcode.hpp"
 
 namespace ringcast::protocol {
 
-class Gateway final : public core::ConnectionHandler {
+struct GatewayStats {
+  uint64_t slow_consumer_closes = 0;
+  uint64_t slow_consumer_drops = 0;
+  uint64_t rate_limited = 0;
+  uint64_t abuse_closes = 0;
+};
+
+class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySink {
  public:
-  Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable> endpoints);
+  // mesh: null with a single reactor.
+  Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable> endpoints,
+          std::shared_ptr<const HandlerRegistry> handlers, core::Mesh* mesh, uint32_t reactor_index);
 
   void on_open(core::Reactor& r, uint32_t slot) override;
   void on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes) override;
@@ -27,6 +46,9 @@ class Gateway final : public core::ConnectionHandler {
   void on_close(core::Reactor& r, uint32_t slot) override;
   void on_reject(core::Reactor& r, uint32_t slot) override;
   void on_stop(core::Reactor& r) override;
+  void on_turn(core::Reactor& r) override;
+  uint64_t before_sleep(core::Reactor& r, uint64_t wait_ms) override;
+  void deliver(core::Reactor& r, uint32_t slot, core::OutBuffer* b, uint32_t offset, uint32_t length) override;
 
   // --- for profiles ---
   // Queues one whole frame with this payload; false if memory ran out (the
@@ -38,6 +60,41 @@ class Gateway final : public core::ConnectionHandler {
   uint8_t* begin_frame(core::Reactor& r, uint32_t slot, ws::Opcode op, uint64_t payload_len, size_t* total);
   // Sends a close frame and closes gracefully; later input is ignored.
   void fail(core::Reactor& r, uint32_t slot, CloseCode code, std::string_view reason);
+
+  // --- for routed profiles and handlers (routed_phase.cpp, replies.cpp) ---
+  // One whole text frame with this payload.
+  bool send_text(core::Reactor& r, uint32_t slot, std::string_view payload);
+  // Writes a reply's JSON in the endpoint's shape into out (replacing it).
+  void compose_reply(std::string& out, uint32_t slot, const Envelope* env, std::string_view type,
+                     std::string_view fields_json);
+  // A reply in the endpoint's shape (ringcast::Responder::reply).
+  void send_reply(core::Reactor& r, uint32_t slot, const Envelope* env, std::string_view type,
+                  std::string_view fields_json);
+  // An error in the endpoint's shape. details_json: an object text or "".
+  // Client faults count towards the abuse limit, which closes with 1008.
+  void send_error(core::Reactor& r, uint32_t slot, const Envelope* env, const Route* route, std::string_view code,
+                  std::string_view message, std::string_view details_json, bool abuse);
+  void send_error(core::Reactor& r, uint32_t slot, const Envelope* env, const Route* route, ErrorCode code,
+                  std::string_view message, std::string_view details_json = {});
+  // Publishes {"type","data","channel","timestamp"} (the envelope and action shape).
+  bool publish_typed(core::Reactor& r, std::string_view channel, std::string_view type, std::string_view data_json,
+                     uint64_t exclude);
+  // Publishes an already composed JSON payload to a channel.
+  bool publish_payload(core::Reactor& r, std::string_view channel, std::string_view payload, uint64_t exclude);
+  // Subscribes; the reply (if any) is sent once the subscription holds on
+  // every reactor. Returns false (and answers with the error) on failure.
+  bool subscribe(core::Reactor& r, uint32_t slot, std::string_view channel, const Envelope* env, const Route* route);
+  // Queues a reply frame payload to go out once barrier `seq` passed.
+  void defer_text(core::Reactor& r, uint32_t slot, uint64_t seq, std::string payload);
+
+  pubsub::Broker& broker() { return broker_; }
+  simdjson::dom::parser& parser() { return parser_; }
+  // Scratch for composing JSON; handlers take one, use it, give it back.
+  std::string& scratch(int i) { return scratch_[i]; }
+  const Endpoint& endpoint_of(uint32_t slot) const { return (*endpoints_)[sessions_[slot].endpoint]; }
+  std::string_view route_key_of(uint32_t slot) const { return route_keys_[sessions_[slot].endpoint]; }
+  const ServerConfig& server() const { return server_; }
+  const GatewayStats& stats() const { return stats_; }
 
  private:
   struct FrameSink;
@@ -57,12 +114,37 @@ class Gateway final : public core::ConnectionHandler {
   bool on_message_chunk(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> chunk,
                         bool complete);
   bool on_control(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> payload);
-  void deliver(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message);
+  void deliver_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message);
   void schedule_ping(core::Reactor& r, uint32_t slot);
+
+  // Upgrade completion: the 101 and the profile's greeting.
+  void open_session(core::Reactor& r, uint32_t slot, std::string_view response);
+  // Routed profiles: a whole message.
+  void routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message);
+  bool rate_allows(core::Reactor& r, Session& s, const EndpointConfig& cfg, uint64_t* retry_ms);
+  void send_shutdown_notice(core::Reactor& r, uint32_t slot);
+  void release_deferred(core::Reactor& r);
+
+  struct Deferred {
+    uint64_t conn;
+    uint64_t seq;
+    std::string bytes;  // a text frame's payload, or the raw 101 response
+    bool upgrade;
+  };
 
   const ServerConfig& server_;
   std::shared_ptr<const EndpointTable> endpoints_;
+  std::shared_ptr<const HandlerRegistry> handlers_;
   std::vector<Session> sessions_;
+  std::vector<std::unique_ptr<Handler>> handler_objects_;
+  std::vector<Router> routers_;  // per endpoint
+  std::vector<std::string> route_keys_;  // per endpoint
+  simdjson::dom::parser parser_;
+  std::string scratch_[2];  // handlers'
+  std::string compose_;     // replies, errors and published messages being written
+  std::deque<Deferred> deferred_;
+  pubsub::Broker broker_;
+  GatewayStats stats_;
 };
 
 }  // namespace ringcast::protocol

@@ -63,14 +63,32 @@ void json_echo_message(Gateway& g, core::Reactor& r, uint32_t slot, ws::Opcode o
   r.out_commit(slot, total);
 }
 
+// Seed 002's greeting: the connection id as the session id.
+void envelope_open(Gateway& g, core::Reactor& r, uint32_t slot) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char id[16];
+  const uint64_t conn = r.conn_id(slot);
+  for (int i = 0; i < 16; ++i) id[i] = kHex[(conn >> (60 - 4 * i)) & 0xF];
+  std::string& fields = g.scratch(1);
+  fields.assign(R"({"session_id":")");
+  fields.append(id, 16);
+  fields.append(R"(","user_id":"anonymous"})");
+  g.send_reply(r, slot, nullptr, "connected", fields);
+}
+
 }  // namespace
 
 void profile_open(Gateway& g, core::Reactor& r, uint32_t slot, Protocol protocol) {
   switch (protocol) {
     case Protocol::echo:
+    case Protocol::channel:
+    case Protocol::action:
       break;
     case Protocol::json_echo:
       json_echo_open(g, r, slot);
+      break;
+    case Protocol::envelope:
+      envelope_open(g, r, slot);
       break;
   }
 }
@@ -84,6 +102,8 @@ void profile_message(Gateway& g, core::Reactor& r, uint32_t slot, Protocol proto
     case Protocol::json_echo:
       json_echo_message(g, r, slot, op, message);
       break;
+    default:
+      break;  // routed profiles go through Gateway::routed_message
   }
 }
 

@@ -14,6 +14,10 @@ namespace ringcast::protocol {
 // be parsed in place by readers that load in wide blocks (simdjson).
 constexpr size_t kSpillPadding = 64;
 
+// Frames a client sends before it has the 101 (while its channel
+// subscription is being announced) are kept up to this many bytes.
+constexpr size_t kMaxEarlyFrameBytes = 65536;
+
 // A growable byte buffer that holds nothing when empty.
 struct Spill {
   uint8_t* data = nullptr;
@@ -34,6 +38,7 @@ struct Spill {
 
 enum class Phase : uint8_t {
   http,     // reading request heads (upgrade, /healthz)
+  joining,  // upgrade accepted, 101 held until its channel subscription holds everywhere
   open,     // WebSocket frames
   closing,  // close frame sent or received; input is ignored
 };
@@ -44,6 +49,10 @@ struct Session {
   Spill message;      // a data message that arrived in pieces
   uint64_t last_rx_ms = 0;
   uint64_t ping_sent_ms = 0;  // 0 = no ping outstanding
+  uint64_t rate_tat_us = 0;   // rate limit: the bucket's theoretical arrival time
+  uint64_t error_window_start_ms = 0;
+  uint32_t error_count = 0;   // error replies in the current window
+  uint32_t dropped = 0;       // published messages dropped since the last notice
   uint32_t head_searched = 0;
   uint16_t endpoint = 0;
   Phase phase = Phase::http;

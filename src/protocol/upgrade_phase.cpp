@@ -25,6 +25,46 @@ void write_raw(core::Reactor& r, uint32_t slot, std::string_view bytes) {
 
 constexpr std::string_view kHealthPath = "/healthz";
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+enum class QueryValue { absent, ok, bad };
+
+// The value of `name` in an application/x-www-form-urlencoded query,
+// percent-decoded into out (at most cap bytes). The first occurrence wins.
+QueryValue query_param(std::string_view query, std::string_view name, char* out, size_t cap, size_t* len) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    const std::string_view raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      char c = raw[i];
+      if (c == '%') {
+        if (i + 2 >= raw.size()) return QueryValue::bad;
+        const int hi = hex_digit(raw[i + 1]), lo = hex_digit(raw[i + 2]);
+        if (hi < 0 || lo < 0) return QueryValue::bad;
+        c = char(hi * 16 + lo);
+        i += 2;
+      } else if (c == '+') {
+        c = ' ';
+      }
+      if (n == cap) return QueryValue::bad;
+      out[n++] = c;
+    }
+    *len = n;
+    return QueryValue::ok;
+  }
+  return QueryValue::absent;
+}
+
 }  // namespace
 
 void Gateway::reject(core::Reactor& r, uint32_t slot, std::string_view response) {
@@ -67,6 +107,15 @@ void Gateway::handle_http(core::Reactor& r, uint32_t slot, std::span<uint8_t> by
     }
     if (!answer_head(r, slot, view.substr(0, end))) return;
     s.head_searched = 0;
+    if (s.phase == Phase::joining) {
+      std::span<uint8_t> rest = data.subspan(end);
+      if (in_spill) {
+        s.pending.drop_front(end);
+      } else if (!rest.empty() && !s.pending.append(rest.data(), rest.size())) {
+        r.close(slot, false);
+      }
+      return;
+    }
     if (s.phase == Phase::open) {
       // Frames may follow the upgrade request in the same packet.
       std::span<uint8_t> rest = data.subspan(end);
@@ -134,17 +183,61 @@ bool Gateway::answer_head(core::Reactor& r, uint32_t slot, std::string_view head
     reject(r, slot, ws::rejection_response(hs));
     return false;
   }
+  // The channel profile joins the room named in the query before the 101.
+  char channel[kMaxChannelBytes];
+  size_t channel_len = 0;
+  bool join = false;
+  if (ep.config.protocol == Protocol::channel) {
+    switch (query_param(req.query, ep.config.channel_param, channel, sizeof(channel), &channel_len)) {
+      case QueryValue::absent:
+        break;
+      case QueryValue::bad:
+        reject(r, slot, http::error_response(400));
+        return false;
+      case QueryValue::ok:
+        if (!valid_channel(std::string_view(channel, channel_len))) {
+          reject(r, slot, http::error_response(400));
+          return false;
+        }
+        join = true;
+        break;
+    }
+  }
   char response[ws::kUpgradeResponseMax];
   const size_t n = ws::write_upgrade_response(response, sizeof(response), hs);
-  write_raw(r, slot, std::string_view(response, n));
-
-  s.phase = Phase::open;
   s.endpoint = uint16_t(index);
+  if (join) {
+    uint64_t wait = 0;
+    if (!broker_.subscribe(slot, std::string_view(channel, channel_len), &wait)) {
+      reject(r, slot, http::error_response(503));
+      return false;
+    }
+    if (wait != 0) {
+      // Told "open" only once every reactor routes the room to it.
+      s.phase = Phase::joining;
+      deferred_.push_back(Deferred{r.conn_id(slot), wait, std::string(response, n), true});
+      return true;
+    }
+  }
+  open_session(r, slot, std::string_view(response, n));
+  return true;
+}
+
+void Gateway::open_session(core::Reactor& r, uint32_t slot, std::string_view response) {
+  Session& s = sessions_[slot];
+  const Endpoint& ep = (*endpoints_)[s.endpoint];
+  write_raw(r, slot, response);
+  s.phase = Phase::open;
   s.last_rx_ms = r.now_ms();
   r.set_output_limit(slot, uint32_t(std::min<uint64_t>(ep.config.max_output_bytes, UINT32_MAX)));
   schedule_ping(r, slot);
   profile_open(*this, r, slot, ep.config.protocol);
-  return true;
+  if (!s.pending.empty() && s.phase == Phase::open) {
+    // Frames that arrived while joining.
+    Spill early = std::exchange(s.pending, Spill{});
+    handle_frames(r, slot, std::span<uint8_t>(early.data, early.size));
+    early.release();
+  }
 }
 
 }  // namespace ringcast::protocol

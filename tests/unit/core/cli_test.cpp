@@ -74,19 +74,19 @@ TEST(Cli, Threads) {
   r = run({"--threads=0"});
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.opts.threads, 0u) << "0 = one per core, set explicitly";
-  r = run({"--threads", "256"});
+  r = run({"--threads", "64"});
   EXPECT_EQ(r.error, "");
-  EXPECT_EQ(r.opts.threads, 256u);
+  EXPECT_EQ(r.opts.threads, 64u);
 }
 
 TEST(Cli, ThreadsOutOfRangeOrNotANumber) {
-  for (const char* v : {"257", "-1", "4x", "x", "", " 4", "4 ", "+4", "1e3", "99999999999"}) {
+  for (const char* v : {"65", "-1", "4x", "x", "", " 4", "4 ", "+4", "1e3", "99999999999"}) {
     const Parsed r = run({"--threads", v});
-    EXPECT_EQ(r.error, "--threads: expected a number from 0 to 256, got \"" + std::string(v) + "\"") << v;
+    EXPECT_EQ(r.error, "--threads: expected a number from 0 to 64, got \"" + std::string(v) + "\"") << v;
     EXPECT_FALSE(r.opts.threads) << v;
   }
   const Parsed r = run({"--threads=300"});
-  EXPECT_EQ(r.error, "--threads: expected a number from 0 to 256, got \"300\"");
+  EXPECT_EQ(r.error, "--threads: expected a number from 0 to 64, got \"300\"");
 }
 
 TEST(Cli, MissingValues) {

@@ -1,0 +1,158 @@
+#include "echo_run.hpp"
+
+#include "progress.hpp"
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+namespace load {
+
+namespace {
+constexpr uint32_t kPortsPerSource = 20000;  // below the ~28k ephemeral ports
+
+void add(EngineStats& a, const EngineStats& b) {
+  a.connect_failed += b.connect_failed;
+  a.handshake_failed += b.handshake_failed;
+  a.protocol_errors += b.protocol_errors;
+  a.dropped += b.dropped;
+  a.server_closes += b.server_closes;
+  a.unclean_closes += b.unclean_closes;
+  a.clean_closes += b.clean_closes;
+  a.pings += b.pings;
+  a.pings_unanswered += b.pings_unanswered;
+  a.enobufs += b.enobufs;
+  a.bytes_out += b.bytes_out;
+  a.bytes_in += b.bytes_in;
+  if (!a.first_server_close) a.first_server_close = b.first_server_close;
+  if (a.first_error.empty()) a.first_error = b.first_error;
+}
+
+void add(EchoStats& a, const EchoStats& b) {
+  a.sent += b.sent;
+  a.echoed += b.echoed;
+  a.measured += b.measured;
+  a.measured_sent += b.measured_sent;
+  a.mismatches += b.mismatches;
+  a.unexpected += b.unexpected;
+  a.lost += b.lost;
+  a.late += b.late;
+  a.max_lag_ns = std::max(a.max_lag_ns, b.max_lag_ns);
+  a.backlog_unsent += b.backlog_unsent;
+  a.conns_lost += b.conns_lost;
+  a.last_echo_ns = std::max(a.last_echo_ns, b.last_echo_ns);
+  if (a.first_error.empty()) a.first_error = b.first_error;
+}
+}  // namespace
+
+uint64_t echo_memory_bytes(const EchoRunSpec& s) {
+  const uint64_t frame = s.size + (s.raw ? 0 : ws::kMaxClientHeader);
+  const uint64_t frames = s.rate > 0 ? std::clamp<uint64_t>(16384 / frame, 1, s.max_outstanding) : s.inflight;
+  const uint64_t stamps = s.rate > 0 ? s.max_outstanding : s.inflight;
+  const uint64_t per_conn = 2 * (frames * frame + Engine::kControlRoom) + 8 * stamps + sizeof(Conn) + 64;
+  return per_conn * s.connections + uint64_t(s.threads) * (1024 * 16384 + sizeof(Histogram));
+}
+
+EchoRunResult run_echo(const EchoRunSpec& s) {
+  EchoRunResult r;
+  RunControl rc;
+  const unsigned threads = std::max(1u, std::min<unsigned>(s.threads, s.connections));
+  r.threads = threads;
+  r.watch.server_pid = s.server_pid;
+  r.spread_sources = s.target.ipv4 && s.connections > kPortsPerSource;
+
+  std::vector<std::unique_ptr<EchoWorker>> workers;
+  uint64_t quota_given = 0;
+  for (unsigned t = 0; t < threads; ++t) {
+    const uint32_t a = uint32_t(uint64_t(s.connections) * t / threads);
+    const uint32_t b = uint32_t(uint64_t(s.connections) * (t + 1) / threads);
+    EchoPlan p;
+    p.target = &s.target;
+    p.raw = s.raw;
+    p.binary = s.binary;
+    p.size = s.size;
+    p.inflight = s.inflight;
+    p.rate = s.rate * double(b - a) / double(s.connections);
+    p.max_outstanding = s.max_outstanding;
+    p.late_ns = s.late_ns;
+    if (s.messages) {
+      uint64_t upto = s.messages * b / s.connections;
+      p.quota = upto - quota_given;
+      quota_given = upto;
+    }
+    p.first_conn = a;
+    p.conns = b - a;
+    p.max_connecting = std::max<uint32_t>(1, s.max_connecting / threads);
+    p.spread_sources = r.spread_sources;
+    p.setup_timeout_ns = uint64_t(10e9) + uint64_t(s.connections) * 1'000'000;
+    p.drain_timeout_ns = uint64_t(s.drain_s * 1e9);
+    workers.push_back(std::make_unique<EchoWorker>(p, rc));
+  }
+  std::vector<const Live*> blocks;
+  for (auto& w : workers) blocks.push_back(&w->live);
+  std::vector<std::thread> pool;
+  for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
+
+  Progress progress(s.quiet, "sent", "echoed");
+  while (rc.ready.load() < threads) {
+    progress.maybe_print(blocks, "setup", s.connections);
+    sleep_ns(5'000'000);
+  }
+  r.setup_ok = !rc.setup_failed.load();
+  const uint64_t start = now_ns() + 2'000'000;
+  const uint64_t measure = start + uint64_t(s.warmup_s * 1e9);
+  uint64_t end = measure + uint64_t(s.duration_s * 1e9);
+  rc.measure_ns.store(measure);
+  rc.end_ns.store(end);
+  rc.start_ns.store(start, std::memory_order_release);
+
+  bool watching = false, watched = false;
+  int seen_interrupts = interrupts();
+  const uint64_t hard_stop = end + uint64_t(s.drain_s * 1e9) + 3'000'000'000ull;
+  while (rc.finished.load() < threads) {
+    const uint64_t now = now_ns();
+    if (r.setup_ok) {
+      if (!watching && now >= measure) {
+        r.watch.begin();
+        watching = true;
+      }
+      if (watching && !watched && (now >= end || rc.finished.load() == threads)) {
+        r.watch.end();
+        watched = true;
+      }
+    }
+    if (interrupts() != seen_interrupts) {
+      seen_interrupts = interrupts();
+      r.interrupted = true;
+      if (rc.end_ns.load() > now) {
+        end = std::max(now, measure);
+        rc.end_ns.store(end);  // first ^C: finish now, with a report
+      } else {
+        rc.stop.store(true);   // second ^C: give up on the drain
+      }
+    }
+    if (now > hard_stop) rc.stop.store(true);
+    progress.maybe_print(blocks, now < measure ? "warm" : now < end ? "run" : "drain", s.connections);
+    sleep_ns(5'000'000);
+  }
+  for (auto& t : pool) t.join();
+  if (watching && !watched) r.watch.end();
+  progress.finish_line();
+
+  for (auto& w : workers) {
+    if (r.setup_error.empty()) r.setup_error = w->setup_error;
+    if (r.ring_mode.empty()) r.ring_mode = w->ring_mode;
+    add(r.stats, w->stats);
+    add(r.engine, w->engine_stats);
+    r.hist->merge(w->hist);
+  }
+  end = rc.end_ns.load();
+  // The window closes at `end`, or earlier at the last echo when --messages
+  // ran out first.
+  uint64_t close_at = r.stats.last_echo_ns ? std::min(end, r.stats.last_echo_ns) : end;
+  if (s.rate > 0) close_at = end;  // the schedule defines the open-loop window
+  r.window_s = close_at > measure ? double(close_at - measure) / 1e9 : 0;
+  return r;
+}
+
+}  // namespace load
