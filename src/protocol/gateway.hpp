@@ -117,8 +117,9 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   void deliver_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message);
   void schedule_ping(core::Reactor& r, uint32_t slot);
 
-  // Upgrade completion: the 101 and the profile's greeting.
-  void open_session(core::Reactor& r, uint32_t slot, std::string_view response);
+  // Upgrade completion: the 101 and the profile's greeting; `joined`: the
+  // 101 was held (Phase::joining) and frames may be waiting in `pending`.
+  void open_session(core::Reactor& r, uint32_t slot, std::string_view response, bool joined);
   // Routed profiles: a whole message.
   void routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message);
   bool rate_allows(core::Reactor& r, Session& s, const EndpointConfig& cfg, uint64_t* retry_ms);

@@ -115,6 +115,11 @@ bool Gateway::rate_allows(core::Reactor& r, Session& s, const EndpointConfig& cf
 }
 
 bool Gateway::send_text(core::Reactor& r, uint32_t slot, std::string_view payload) {
+  if (sessions_[slot].held != 0) {
+    // Replies leave in request order: this one queues behind a held one.
+    defer_text(r, slot, deferred_.back().seq, std::string(payload));
+    return true;
+  }
   return send_frame(r, slot, ws::Opcode::text,
                     std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
 }
@@ -247,6 +252,7 @@ bool Gateway::publish_typed(core::Reactor& r, std::string_view channel, std::str
 
 void Gateway::defer_text(core::Reactor& r, uint32_t slot, uint64_t seq, std::string payload) {
   deferred_.push_back(Deferred{r.conn_id(slot), seq, std::move(payload), false});
+  ++sessions_[slot].held;
 }
 
 void Gateway::release_deferred(core::Reactor& r) {
@@ -257,9 +263,12 @@ void Gateway::release_deferred(core::Reactor& r) {
     if (slot >= sessions_.size() || r.conn_id(slot) != d.conn) continue;  // closed meanwhile
     Session& s = sessions_[slot];
     if (d.upgrade) {
-      if (s.phase == Phase::joining) open_session(r, slot, d.bytes);
-    } else if (s.phase == Phase::open) {
-      send_text(r, slot, d.bytes);
+      if (s.phase == Phase::joining) open_session(r, slot, d.bytes, true);
+    } else {
+      --s.held;
+      if (s.phase == Phase::open)
+        send_frame(r, slot, ws::Opcode::text,
+                   std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(d.bytes.data()), d.bytes.size()));
     }
   }
 }

@@ -53,6 +53,7 @@ struct Session {
   uint64_t error_window_start_ms = 0;
   uint32_t error_count = 0;   // error replies in the current window
   uint32_t dropped = 0;       // published messages dropped since the last notice
+  uint32_t held = 0;          // replies waiting in the gateway's deferred queue
   uint32_t head_searched = 0;
   uint16_t endpoint = 0;
   Phase phase = Phase::http;

@@ -219,11 +219,11 @@ bool Gateway::answer_head(core::Reactor& r, uint32_t slot, std::string_view head
       return true;
     }
   }
-  open_session(r, slot, std::string_view(response, n));
+  open_session(r, slot, std::string_view(response, n), false);
   return true;
 }
 
-void Gateway::open_session(core::Reactor& r, uint32_t slot, std::string_view response) {
+void Gateway::open_session(core::Reactor& r, uint32_t slot, std::string_view response, bool joined) {
   Session& s = sessions_[slot];
   const Endpoint& ep = (*endpoints_)[s.endpoint];
   write_raw(r, slot, response);
@@ -232,7 +232,7 @@ void Gateway::open_session(core::Reactor& r, uint32_t slot, std::string_view res
   r.set_output_limit(slot, uint32_t(std::min<uint64_t>(ep.config.max_output_bytes, UINT32_MAX)));
   schedule_ping(r, slot);
   profile_open(*this, r, slot, ep.config.protocol);
-  if (!s.pending.empty() && s.phase == Phase::open) {
+  if (joined && !s.pending.empty() && s.phase == Phase::open) {
     // Frames that arrived while joining.
     Spill early = std::exchange(s.pending, Spill{});
     handle_frames(r, slot, std::span<uint8_t>(early.data, early.size));

@@ -52,8 +52,11 @@ TEST(DefaultConfig, ParsesToTheDocumentedDefaults) {
   EXPECT_EQ(s.shutdown_timeout_ms, 5000u);
   EXPECT_EQ(s.recv_buffers, 2048u);
   EXPECT_EQ(s.recv_buffer_bytes, 16384u);
+  EXPECT_EQ(s.shutdown_reason, "server_shutdown");
+  EXPECT_EQ(s.reconnect_delay_ms, 5000u);
+  EXPECT_EQ(s.mesh_queue_depth, 4096u);
 
-  ASSERT_EQ(cfg.endpoints.size(), 2u);
+  ASSERT_EQ(cfg.endpoints.size(), 5u);
   const EndpointConfig& echo = cfg.endpoints[0];
   EXPECT_EQ(echo.path, "/echo");
   EXPECT_EQ(echo.protocol, Protocol::echo);
@@ -72,6 +75,30 @@ TEST(DefaultConfig, ParsesToTheDocumentedDefaults) {
   EXPECT_EQ(json.idle_ping_ms, echo.idle_ping_ms);
   EXPECT_EQ(json.pong_timeout_ms, echo.pong_timeout_ms);
   EXPECT_EQ(json.max_output_bytes, echo.max_output_bytes);
+
+  // The seeds' routed endpoints (docs/PROTOCOLS.md).
+  const EndpointConfig& env = cfg.endpoints[2];
+  EXPECT_EQ(env.path, "/api/v1/ws");
+  EXPECT_EQ(env.protocol, Protocol::envelope);
+  EXPECT_EQ(env.route_key, "type");
+  EXPECT_EQ(env.max_envelope_bytes, 65536u);
+  EXPECT_EQ(env.rate_limit_per_minute, 100u) << "seed 002: 100 messages a minute";
+  EXPECT_EQ(env.rate_limit_burst, 0u);
+  EXPECT_EQ(env.max_errors, 10u);
+  EXPECT_EQ(env.error_window_ms, 60000u);
+  EXPECT_EQ(env.max_subscriptions, 256u);
+  EXPECT_EQ(env.slow_consumer, SlowConsumerPolicy::close);
+  const EndpointConfig& room = cfg.endpoints[3];
+  EXPECT_EQ(room.path, "/v1/ws");
+  EXPECT_EQ(room.protocol, Protocol::channel);
+  EXPECT_EQ(room.channel_param, "channel_id");
+  const EndpointConfig& act = cfg.endpoints[4];
+  EXPECT_EQ(act.path, "/v1");
+  EXPECT_EQ(act.protocol, Protocol::action);
+  ASSERT_EQ(act.routes.size(), 1u);
+  EXPECT_EQ(act.routes[0].name, "message");
+  EXPECT_EQ(act.routes[0].handler, "echo");
+  EXPECT_EQ(act.routes[0].required, (std::vector<std::string>{"interview_id", "message"}));
 }
 
 TEST(DefaultConfig, AgreesWithTheStructDefaults) {
@@ -91,7 +118,16 @@ TEST(DefaultConfig, AgreesWithTheStructDefaults) {
   EXPECT_EQ(cfg.server.shutdown_timeout_ms, d.shutdown_timeout_ms);
   EXPECT_EQ(cfg.server.recv_buffers, d.recv_buffers);
   EXPECT_EQ(cfg.server.recv_buffer_bytes, d.recv_buffer_bytes);
+  EXPECT_EQ(cfg.server.shutdown_reason, d.shutdown_reason);
+  EXPECT_EQ(cfg.server.reconnect_delay_ms, d.reconnect_delay_ms);
+  EXPECT_EQ(cfg.server.mesh_queue_depth, d.mesh_queue_depth);
   const EndpointConfig e;
+  EXPECT_EQ(cfg.endpoints[2].max_envelope_bytes, e.max_envelope_bytes);
+  EXPECT_EQ(cfg.endpoints[2].max_errors, e.max_errors);
+  EXPECT_EQ(cfg.endpoints[2].error_window_ms, e.error_window_ms);
+  EXPECT_EQ(cfg.endpoints[2].max_subscriptions, e.max_subscriptions);
+  EXPECT_EQ(cfg.endpoints[2].slow_consumer, e.slow_consumer);
+  EXPECT_EQ(cfg.endpoints[3].channel_param, e.channel_param);
   EXPECT_EQ(cfg.endpoints[0].protocol, e.protocol);
   EXPECT_EQ(cfg.endpoints[0].max_message_bytes, e.max_message_bytes);
   EXPECT_EQ(cfg.endpoints[0].idle_ping_ms, e.idle_ping_ms);
@@ -103,7 +139,7 @@ TEST(DefaultConfig, ResolvesIntoAnEndpointTable) {
   Config cfg;
   ASSERT_EQ(parse_config(kDefaultConfig, "(embedded default)", cfg), "");
   const protocol::EndpointTable table(cfg.endpoints);
-  ASSERT_EQ(table.size(), 2u);
+  ASSERT_EQ(table.size(), 5u);
   EXPECT_EQ(table.find("/echo"), 0);
   EXPECT_EQ(table.find("/ws/"), 1);
   EXPECT_EQ(table[1].config.protocol, Protocol::json_echo);
@@ -181,11 +217,11 @@ TEST(ConfigFile, OmittedKeysKeepDefaults) {
 
 TEST(ConfigFile, RangeLimitsAreInclusive) {
   Config cfg;
-  ASSERT_EQ(parse("[server]\nthreads = 256\nrecv_buffers = 32768\nmax_connections = 1048576\n" +
+  ASSERT_EQ(parse("[server]\nthreads = 64\nrecv_buffers = 32768\nmax_connections = 1048576\n" +
                       std::string(kOneEndpoint),
                   cfg),
             "");
-  EXPECT_EQ(cfg.server.threads, 256u);
+  EXPECT_EQ(cfg.server.threads, 64u);
   EXPECT_EQ(cfg.server.recv_buffers, 32768u);
   EXPECT_EQ(cfg.server.max_connections, 1u << 20);
   ASSERT_EQ(parse("[[endpoint]]\npath = \"/e\"\nmax_message_bytes = 2147483648\nmax_output_bytes = 4294967296\n",
@@ -244,8 +280,8 @@ TEST(ConfigFile, ServerKeyTypeErrors) {
 }
 
 TEST(ConfigFile, ServerRangeErrors) {
-  EXPECT_EQ(server_error("threads = 257"), "test.toml: server.threads: must be between 0 and 256, got 257");
-  EXPECT_EQ(server_error("threads = -1"), "test.toml: server.threads: must be between 0 and 256, got -1");
+  EXPECT_EQ(server_error("threads = 65"), "test.toml: server.threads: must be between 0 and 64, got 65");
+  EXPECT_EQ(server_error("threads = -1"), "test.toml: server.threads: must be between 0 and 64, got -1");
   EXPECT_EQ(server_error("max_connections = -1"),
             "test.toml: server.max_connections: must be between 0 and 1048576, got -1");
   EXPECT_EQ(server_error("max_request_head_bytes = 511"),
@@ -260,7 +296,7 @@ TEST(ConfigFile, ServerRangeErrors) {
             "test.toml: server.recv_buffer_bytes: must be between 1024 and 1048576, got 1023");
   // Far outside uint32: no wrap-around into range.
   EXPECT_EQ(server_error("threads = 4294967297"),
-            "test.toml: server.threads: must be between 0 and 256, got 4294967297");
+            "test.toml: server.threads: must be between 0 and 64, got 4294967297");
 }
 
 TEST(ConfigFile, ServerListenErrors) {
@@ -314,7 +350,68 @@ TEST(ConfigFile, EndpointRangeErrors) {
 
 TEST(ConfigFile, UnknownProtocol) {
   EXPECT_EQ(endpoint_error("protocol = \"chat\""),
-            "test.toml: endpoint[0].protocol: unknown protocol \"chat\" (expected \"echo\" or \"json-echo\")");
+            "test.toml: endpoint[0].protocol: unknown protocol \"chat\" (expected \"echo\", \"json-echo\", "
+            "\"envelope\", \"channel\" or \"action\")");
+}
+
+TEST(ConfigFile, RoutedEndpointKeys) {
+  Config cfg;
+  ASSERT_EQ(parse(R"([[endpoint]]
+path = "/bot"
+protocol = "action"
+route_key = "op"
+max_envelope_bytes = 1024
+rate_limit_per_minute = 600
+rate_limit_burst = 20
+max_errors = 3
+error_window_ms = 1000
+max_subscriptions = 8
+slow_consumer = "drop"
+
+[[endpoint.route]]
+name = "ask"
+handler = "echo"
+required = ["question", "data.id"]
+
+[[endpoint.route]]
+name = "join"
+handler = "subscribe"
+)",
+                  cfg),
+            "");
+  const EndpointConfig& e = cfg.endpoints[0];
+  EXPECT_EQ(e.protocol, Protocol::action);
+  EXPECT_EQ(e.route_key, "op");
+  EXPECT_EQ(e.max_envelope_bytes, 1024u);
+  EXPECT_EQ(e.rate_limit_per_minute, 600u);
+  EXPECT_EQ(e.rate_limit_burst, 20u);
+  EXPECT_EQ(e.max_errors, 3u);
+  EXPECT_EQ(e.error_window_ms, 1000u);
+  EXPECT_EQ(e.max_subscriptions, 8u);
+  EXPECT_EQ(e.slow_consumer, SlowConsumerPolicy::drop);
+  ASSERT_EQ(e.routes.size(), 2u);
+  EXPECT_EQ(e.routes[0].name, "ask");
+  EXPECT_EQ(e.routes[0].required, (std::vector<std::string>{"question", "data.id"}));
+  EXPECT_EQ(e.routes[1].handler, "subscribe");
+  EXPECT_TRUE(e.routes[1].required.empty());
+}
+
+TEST(ConfigFile, RoutedEndpointErrors) {
+  EXPECT_EQ(endpoint_error("slow_consumer = \"block\""),
+            "test.toml: endpoint[0].slow_consumer: expected \"close\" or \"drop\"");
+  EXPECT_EQ(endpoint_error("route_key = \"a b\""),
+            "test.toml: endpoint[0].route_key: expected 1 to 64 of A-Z a-z 0-9 _ - .");
+  EXPECT_EQ(endpoint_error("max_errors = 0"), "test.toml: endpoint[0].max_errors: must be between 1 and 1000000, got 0");
+  EXPECT_EQ(endpoint_error("route = 1"), "test.toml: endpoint[0].route: expected [[endpoint.route]] tables");
+  EXPECT_EQ(error_of("[[endpoint]]\npath = \"/a\"\n[[endpoint.route]]\nhandler = \"echo\"\n"),
+            "test.toml: endpoint[0].route[0].name: expected 1 to 64 bytes");
+  EXPECT_EQ(error_of("[[endpoint]]\npath = \"/a\"\n[[endpoint.route]]\nname = \"x\"\n"),
+            "test.toml: endpoint[0].route[0].handler: missing");
+  EXPECT_EQ(error_of("[[endpoint]]\npath = \"/a\"\n[[endpoint.route]]\nname = \"x\"\nhandler = \"echo\"\nwhen = 1\n"),
+            "test.toml: endpoint[0].route[0].when: unknown key");
+  EXPECT_EQ(server_error("mesh_queue_depth = 1000"), "test.toml: server.mesh_queue_depth: must be a power of two");
+  EXPECT_EQ(server_error("shutdown_reason = \"\""),
+            "test.toml: server.shutdown_reason: expected 1 to 64 of A-Z a-z 0-9 _ - .");
 }
 
 TEST(ConfigFile, PathRules) {
@@ -389,7 +486,7 @@ TEST(ConfigFile, LoadFile) {
     std::ofstream f(path);
     f << "[server]\nthreads = 300\n[[endpoint]]\npath = \"/x\"\n";
   }
-  EXPECT_EQ(load_config_file(path, cfg), std::string(path) + ": server.threads: must be between 0 and 256, got 300");
+  EXPECT_EQ(load_config_file(path, cfg), std::string(path) + ": server.threads: must be between 0 and 64, got 300");
   std::remove(path);
   EXPECT_EQ(load_config_file(path, cfg), std::string(path) + ": cannot read the file");
 }
