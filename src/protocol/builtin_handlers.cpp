@@ -26,6 +26,18 @@ std::string arg_path(const MessageContext& c, std::string_view name) {
   return (c.protocol() == Protocol::envelope ? "data." : "") + std::string(name);
 }
 
+void invalid_channel(MessageContext& c, std::string_view name) {
+  std::string details;
+  // Echoed only when printable and short: it is client input, going into
+  // logs and UIs.
+  if (name.size() <= 256) {
+    bool printable = true;
+    for (char ch : name) printable = printable && ch >= 0x20 && ch < 0x7f;
+    if (printable) JsonOut(details).raw(R"({"channel":)").str(name).raw("}");
+  }
+  c.error(ErrorCode::invalid_channel, "channel names are 1 to 128 bytes of A-Z a-z 0-9 . _ - : / @", details);
+}
+
 // The channel list of subscribe/unsubscribe: `channels` (an array of
 // strings) or, in the action profile, a single `channel`. Answers the error
 // itself and returns false when the list is missing or bad.
@@ -41,7 +53,7 @@ bool channel_list(MessageContext& c, std::vector<std::string_view>* out) {
         return false;
       }
       if (!valid_channel(one)) {
-        c.error(ErrorCode::invalid_channel, "invalid channel name");
+        invalid_channel(c, one);
         return false;
       }
       out->push_back(one);
@@ -68,14 +80,7 @@ bool channel_list(MessageContext& c, std::vector<std::string_view>* out) {
       return false;
     }
     if (!valid_channel(name)) {
-      std::string details;
-      // Echo the name only when it is printable and short: it is client input.
-      if (name.size() <= kMaxChannelBytes) {
-        bool printable = true;
-        for (char ch : name) printable = printable && ch >= 0x20 && ch < 0x7f;
-        if (printable) JsonOut(details).raw(R"({"channel":)").str(name).raw("}");
-      }
-      c.error(ErrorCode::invalid_channel, "channel names are 1 to 128 bytes of A-Z a-z 0-9 . _ - : / @", details);
+      invalid_channel(c, name);
       return false;
     }
     out->push_back(name);
@@ -182,7 +187,7 @@ class Publish final : public Handler {
       return;
     }
     if (!valid_channel(channel)) {
-      c.error(ErrorCode::invalid_channel, "channel names are 1 to 128 bytes of A-Z a-z 0-9 . _ - : / @");
+      invalid_channel(c, channel);
       return;
     }
     std::string_view type = "message";

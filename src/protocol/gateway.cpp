@@ -100,6 +100,7 @@ void Gateway::on_close(core::Reactor&, uint32_t slot) {
 void Gateway::on_turn(core::Reactor& r) {
   broker_.on_turn(r);
   if (!deferred_.empty()) release_deferred(r);
+  if (!drop_watch_.empty()) check_drop_watch(r);
 }
 
 uint64_t Gateway::before_sleep(core::Reactor&, uint64_t wait_ms) {

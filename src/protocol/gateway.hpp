@@ -125,6 +125,9 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   bool rate_allows(core::Reactor& r, Session& s, const EndpointConfig& cfg, uint64_t* retry_ms);
   void send_shutdown_notice(core::Reactor& r, uint32_t slot);
   void release_deferred(core::Reactor& r);
+  // slow_consumer = "drop": tells a subscriber how many messages it missed.
+  void send_drop_notice(core::Reactor& r, uint32_t slot);
+  void check_drop_watch(core::Reactor& r);
 
   struct Deferred {
     uint64_t conn;
@@ -144,6 +147,7 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   std::string scratch_[2];  // handlers'
   std::string compose_;     // replies, errors and published messages being written
   std::deque<Deferred> deferred_;
+  std::vector<uint64_t> drop_watch_;  // connections owed a MESSAGES_DROPPED notice
   pubsub::Broker broker_;
   GatewayStats stats_;
 };

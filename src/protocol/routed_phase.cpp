@@ -284,17 +284,37 @@ void Gateway::deliver(core::Reactor& r, uint32_t slot, core::OutBuffer* b, uint3
       return;
     }
     ++stats_.slow_consumer_drops;
-    ++s.dropped;
+    if (s.dropped++ == 0) drop_watch_.push_back(r.conn_id(slot));
     return;
   }
-  if (s.dropped != 0) {
-    const uint32_t n = s.dropped;
-    s.dropped = 0;
-    send_error(r, slot, nullptr, nullptr, ErrorCode::messages_dropped,
-               std::to_string(n) + " published messages were dropped: the connection did not keep up",
-               R"({"dropped":)" + std::to_string(n) + "}");
-  }
+  if (s.dropped != 0) send_drop_notice(r, slot);
   r.out_append_shared(slot, b, offset, length);
+}
+
+void Gateway::send_drop_notice(core::Reactor& r, uint32_t slot) {
+  const uint32_t n = sessions_[slot].dropped;
+  sessions_[slot].dropped = 0;
+  send_error(r, slot, nullptr, nullptr, ErrorCode::messages_dropped,
+             std::to_string(n) + " published messages were dropped: the connection did not keep up",
+             R"({"dropped":)" + std::to_string(n) + "}");
+}
+
+void Gateway::check_drop_watch(core::Reactor& r) {
+  // The notice goes out once the queue has drained to half its limit, even
+  // if nothing more is published (then it is the last thing the client reads).
+  size_t keep = 0;
+  for (uint64_t conn : drop_watch_) {
+    const uint32_t slot = uint32_t(conn & 0xFFFFFFFFu);
+    if (slot >= sessions_.size() || r.conn_id(slot) != conn) continue;
+    Session& s = sessions_[slot];
+    if (s.phase != Phase::open || s.dropped == 0) continue;
+    if (r.out_bytes(slot) <= (*endpoints_)[s.endpoint].config.max_output_bytes / 2) {
+      send_drop_notice(r, slot);
+      continue;
+    }
+    drop_watch_[keep++] = conn;
+  }
+  drop_watch_.resize(keep);
 }
 
 void Gateway::send_shutdown_notice(core::Reactor& r, uint32_t slot) {
