@@ -150,9 +150,30 @@ EchoRunResult run_echo(const EchoRunSpec& s) {
   // The window closes at `end`, or earlier at the last echo when --messages
   // ran out first.
   uint64_t close_at = r.stats.last_echo_ns ? std::min(end, r.stats.last_echo_ns) : end;
-  if (s.rate > 0) close_at = end;  // the schedule defines the open-loop window
+  if (s.rate > 0) {
+    // The schedule defines the open-loop window: it ends at `end` or when
+    // the last counted send fell due.
+    close_at = end;
+    if (s.messages) close_at = std::min(end, measure + uint64_t(double(s.messages) / s.rate * 1e9));
+  }
   r.window_s = close_at > measure ? double(close_at - measure) / 1e9 : 0;
   return r;
 }
 
+}  // namespace load
+
+namespace load {
+std::string prepare_echo(const std::string& url, bool allow_remote, EchoRunSpec& s) {
+  if (std::string err = prepare_target("--url", url, allow_remote, s.target); !err.empty()) return err;
+  if (s.target.scheme == Scheme::http) return "--url: http:// is not an echo target (ws:// or tcp://)";
+  if (s.target.scheme == Scheme::tcp) s.raw = true;
+  const uint64_t limit = raise_fd_limit();
+  if (uint64_t(s.connections) + 64 > limit)
+    return std::to_string(s.connections) + " connections need more file descriptors than the limit (" +
+           std::to_string(limit) + "); the idle mode spreads connections over processes";
+  const uint64_t mem = echo_memory_bytes(s);
+  if (mem > (4ull << 30))
+    return "connections x inflight x size need " + std::to_string(mem >> 20) + " MiB of buffers (limit 4096 MiB)";
+  return {};
+}
 }  // namespace load

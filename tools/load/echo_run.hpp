@@ -51,3 +51,10 @@ uint64_t echo_memory_bytes(const EchoRunSpec& s);
 EchoRunResult run_echo(const EchoRunSpec& s);
 
 }  // namespace load
+
+namespace load {
+// Resolves --url for echo/rate/probe: ws:// for WebSocket, tcp:// (or --raw)
+// for plain TCP. Also checks the open-files limit for `connections`.
+// Empty string on success.
+std::string prepare_echo(const std::string& url, bool allow_remote, EchoRunSpec& s);
+}  // namespace load

@@ -115,6 +115,7 @@ void EchoWorker::loop() {
     const uint64_t now = engine_.now();
     end_ = rc_.end_ns.load(std::memory_order_relaxed);
     if (phase_ == Phase::running) {
+      if (engine_.live_count() == 0) break;  // every connection is gone: nothing left to measure
       if (p_.rate > 0) advance_schedule(now);
       bool over = p_.rate > 0 ? schedule_done_ : (now >= end_ || stats.measured_sent >= p_.quota);
       if (over || rc_.stop.load(std::memory_order_relaxed)) {
@@ -197,7 +198,7 @@ bool EchoWorker::enqueue(Conn& c, uint64_t stamp) {
   return true;
 }
 
-void EchoWorker::on_open(Conn& c) {
+void EchoWorker::on_open(Conn&) {
   if (phase_ == Phase::setup) ++opened_;
 }
 

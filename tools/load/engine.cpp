@@ -86,13 +86,22 @@ Engine::Engine(const EngineConfig& cfg, EngineHandler& h, Live& live)
     : cfg_(cfg), h_(h), livec_(live) {}
 
 Engine::~Engine() {
+  // No handler callbacks from here: the handler owning us may be half gone.
+  // Owners call shutdown() first, so normally nothing is left to drop.
+  for (Conn& c : conns_) {
+    if (c.fd < 0) continue;
+    ::shutdown(c.fd, SHUT_RDWR);
+    ::close(c.fd);
+    c.fd = -1;
+    c.state = ConnState::done;
+    ++c.gen;
+  }
   if (ring_ok_) {
-    shutdown();
+    const uint64_t deadline = now_ns() + kDrainLimitNs;
+    while (ops_ > 0 && now_ns() < deadline) poll(10'000'000);
     bufs_.release();
     io_uring_queue_exit(&ring_);
   }
-  for (Conn& c : conns_)
-    if (c.fd >= 0) ::close(c.fd);
 }
 
 std::string Engine::init() {
@@ -126,14 +135,21 @@ std::string Engine::init() {
   uint32_t nbufs = cfg_.recv_bufs ? cfg_.recv_bufs : std::bit_ceil(std::clamp<uint32_t>(n, 64, 1024));
   if (std::string err = bufs_.init(&ring_, nbufs, cfg_.recv_buf_size); !err.empty()) return err;
 
-  stage_cap_ = cfg_.stage_bytes + kControlRoom;
   conns_.resize(cfg_.connections);
-  stage_mem_.reset(new uint8_t[size_t(2) * stage_cap_ * cfg_.connections]);
+  auto room = [&](uint32_t i) {
+    return cfg_.stage_bytes_per_conn.empty() ? cfg_.stage_bytes : cfg_.stage_bytes_per_conn[i];
+  };
+  size_t total = 0;
+  for (uint32_t i = 0; i < cfg_.connections; ++i) total += 2 * (size_t(room(i)) + kControlRoom);
+  stage_mem_.reset(new uint8_t[total ? total : 1]);
+  uint8_t* at = stage_mem_.get();
   for (uint32_t i = 0; i < cfg_.connections; ++i) {
     Conn& c = conns_[i];
     c.index = i;
-    c.sbuf[0] = stage_mem_.get() + size_t(2) * stage_cap_ * i;
-    c.sbuf[1] = c.sbuf[0] + stage_cap_;
+    c.room = room(i);
+    c.sbuf[0] = at;
+    c.sbuf[1] = at + c.room + kControlRoom;
+    at += 2 * (size_t(c.room) + kControlRoom);
   }
   if (!cfg_.raw) {
     uint32_t k = std::min(cfg_.max_connecting, std::max<uint32_t>(cfg_.connections, 1));
@@ -165,9 +181,13 @@ bool Engine::start(uint32_t i) {
   const uint32_t gen = c.gen;
   uint8_t* sb0 = c.sbuf[0];
   uint8_t* sb1 = c.sbuf[1];
+  const uint32_t room = c.room;
+  const bool dirty = c.dirty;  // it may still sit in dirty_
   c = Conn{};
   c.index = i;
   c.gen = gen;
+  c.room = room;
+  c.dirty = dirty;
   c.sbuf[0] = sb0;
   c.sbuf[1] = sb1;
   c.state = ConnState::connecting;
@@ -210,10 +230,11 @@ void Engine::on_connect(Conn& c, int res) {
       stats.first_error = std::string("connect to ") + cfg_.target->text + ": " + std::strerror(-res);
     return fail(c, &EngineStats::connect_failed, "connect failed");
   }
+  c.t_connected = now_ns();
   arm_recv(c);
   if (cfg_.raw) {
     c.state = ConnState::open;
-    c.t_open = now_ns();
+    c.t_open = c.t_connected;
     livec_.handshakes.add();
     livec_.open.add();
     h_.on_open(c);
@@ -244,6 +265,7 @@ void Engine::on_request_sent(Conn& c, int res) {
   if (c.state != ConnState::handshake) return flush(c);  // upgraded before the CQE came
   if (res < 0) return fail(c, &EngineStats::handshake_failed, "sending the upgrade request failed");
   Slot& s = slots_[c.slot];
+  stats.bytes_out += uint64_t(res);
   s.request_off += uint32_t(res);
   if (s.request_off < s.request_len) send_request(c);
 }
@@ -259,7 +281,7 @@ void Engine::arm_recv(Conn& c) {
 
 size_t Engine::stage_room(const Conn& c) const {
   uint32_t used = c.slen[c.active ^ 1];
-  return used >= cfg_.stage_bytes ? 0 : cfg_.stage_bytes - used;
+  return used >= c.room ? 0 : c.room - used;
 }
 
 uint8_t* Engine::begin_message(Conn& c, uint8_t opcode, size_t n) {
@@ -306,7 +328,7 @@ void Engine::queue_control(Conn& c, uint8_t opcode, const uint8_t* p, size_t n) 
   std::memcpy(out + h, p, n);
   ws::mask_payload(out + h, n, key);
   c.slen[st] += uint32_t(h + n);
-  assert(c.slen[st] <= stage_cap_);
+  assert(c.slen[st] <= c.room + kControlRoom);
   if (!c.dirty) {
     c.dirty = true;
     dirty_.push_back(c.index);
@@ -314,7 +336,6 @@ void Engine::queue_control(Conn& c, uint8_t opcode, const uint8_t* p, size_t n) 
 }
 
 void Engine::flush(Conn& c) {
-  c.dirty = false;
   if (c.send_busy || (c.state != ConnState::open && c.state != ConnState::closing)) return;
   const uint8_t st = c.active ^ 1;
   if (c.slen[st] == 0) return maybe_shut_write(c);
@@ -532,9 +553,12 @@ void Engine::handle(io_uring_cqe* cqe) {
 }
 
 bool Engine::poll(uint64_t wait_ns) {
-  for (size_t k = 0; k < dirty_.size(); ++k) {
-    Conn& c = conns_[dirty_[k]];
-    if (c.dirty) flush(c);
+  // Each connection is listed at most once (its dirty flag), so the list
+  // never outgrows the capacity reserved in init().
+  for (uint32_t i : dirty_) {
+    Conn& c = conns_[i];
+    c.dirty = false;
+    flush(c);
   }
   dirty_.clear();
   io_uring_cqe* cqe = nullptr;

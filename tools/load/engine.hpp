@@ -67,8 +67,10 @@ struct Conn {
   uint16_t close_code = 0;
   uint32_t slen[2] = {};
   uint32_t soff = 0;
+  uint32_t room = 0;  // data bytes a staging buffer takes; control frames go beyond
   uint8_t* sbuf[2] = {};
   uint64_t t_start = 0;  // connect submitted
+  uint64_t t_connected = 0;  // TCP connect completed
   uint64_t t_open = 0;   // upgrade (raw: TCP connect) completed
   ws::ServerFrameReader reader;
 };
@@ -94,6 +96,7 @@ struct EngineConfig {
   bool raw = false;                 // plain TCP: no handshake, no framing
   uint32_t connections = 0;         // slots
   uint32_t stage_bytes = 1024;      // data room per staging buffer (two per connection)
+  std::vector<uint32_t> stage_bytes_per_conn;  // if not empty: room per connection instead
   uint32_t max_connecting = 256;    // handshakes in progress at once
   uint32_t recv_buf_size = 16384;   // provided buffer size
   uint32_t recv_bufs = 0;           // provided buffers; 0 = from `connections`
@@ -214,7 +217,6 @@ class Engine {
   uint64_t now_ = 0;
   uint64_t ops_ = 0;   // operations the kernel holds (multishot recv counts once)
   uint32_t live_ = 0;
-  uint32_t stage_cap_ = 0;   // stage_bytes + kControlRoom
   uint8_t* pending_payload_ = nullptr;  // between begin_message and commit_message
   uint32_t pending_key_ = 0;
 };

@@ -10,8 +10,8 @@
 //
 // Percentiles use the nearest-rank rule: value_at_percentile(p) is the upper
 // edge of the bucket holding the ceil(p/100 * count)-th smallest value,
-// clamped to [min, max]. So it never under-reports, and over-reports by less
-// than 0.1%; a value stored exactly comes back exactly.
+// clamped to [min, max]; ranks 1 and count give min and max exactly. So it
+// never under-reports, and over-reports by less than 0.1%.
 //
 // Memory: kBuckets = 27 x 1024 = 27,648 counters of 8 bytes = 216 KiB, fixed,
 // inside the object (no allocation at all, so it can live in shared memory
@@ -70,6 +70,8 @@ class Histogram {
     double exact = std::clamp(pct, 0.0, 100.0) / 100.0 * double(count_);
     uint64_t rank = uint64_t(std::ceil(exact - 1e-9 * std::max(1.0, exact)));
     rank = std::clamp<uint64_t>(rank, 1, count_);
+    if (rank == 1) return min_;  // the extremes are known exactly
+    if (rank == count_) return max_;
     uint64_t seen = 0;
     for (size_t i = 0; i < kBuckets; ++i) {
       seen += counts_[i];

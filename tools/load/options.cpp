@@ -24,8 +24,18 @@ namespace {
 
 std::string bounds(const OptSpec& o) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%g..%g", o.lo, o.hi);
+  if (o.kind == OptKind::u64) std::snprintf(buf, sizeof buf, "%.0f..%.0f", o.lo, o.hi);
+  else std::snprintf(buf, sizeof buf, "%g..%g", o.lo, o.hi);
   return buf;
+}
+
+// 10k / 2M / 1G: handy for counts and rates. Returns the multiplier and
+// steps `end` past the suffix when there is exactly one suffix letter left.
+double suffix(char*& end) {
+  if (!end || !*end || end[1] != '\0') return 1;
+  double m = *end == 'k' || *end == 'K' ? 1e3 : *end == 'm' || *end == 'M' ? 1e6 : *end == 'g' || *end == 'G' ? 1e9 : 1;
+  if (m != 1) ++end;
+  return m;
 }
 
 std::string set_value(const OptSpec& o, const char* text) {
@@ -38,14 +48,7 @@ std::string set_value(const OptSpec& o, const char* text) {
     case OptKind::u64: {
       if (*text == '-' || *text == '\0') return name + ": expected a whole number, got '" + text + "'";
       unsigned long long v = std::strtoull(text, &end, 10);
-      // Accept 10k / 2M / 1G, handy for counts.
-      unsigned long long mult = 1;
-      if (end && *end && end[1] == '\0') {
-        if (*end == 'k' || *end == 'K') mult = 1000;
-        else if (*end == 'm' || *end == 'M') mult = 1000000;
-        else if (*end == 'g' || *end == 'G') mult = 1000000000;
-        if (mult != 1) ++end;
-      }
+      const auto mult = (unsigned long long)suffix(end);
       if (errno || end == text || *end) return name + ": expected a whole number, got '" + text + "'";
       double d = double(v) * double(mult);
       if (d < o.lo || d > o.hi) return name + " must be in " + bounds(o) + ", got " + text;
@@ -54,6 +57,7 @@ std::string set_value(const OptSpec& o, const char* text) {
     }
     case OptKind::f64: {
       double v = std::strtod(text, &end);
+      if (end != text) v *= suffix(end);
       if (end == text || *end || !std::isfinite(v)) return name + ": expected a number, got '" + text + "'";
       if (v < o.lo || v > o.hi) return name + " must be in " + bounds(o) + ", got " + text;
       *static_cast<double*>(o.target) = v;

@@ -44,7 +44,9 @@ Report::Section& Report::Section::count(const std::string& key, uint64_t v) {
 }
 
 Report::Section& Report::Section::integer(const std::string& key, int64_t v) {
-  std::string h = v < 0 ? "-" + with_commas(uint64_t(-v)) : with_commas(uint64_t(v));
+  std::string h;
+  if (v < 0) h += '-';
+  h += with_commas(v < 0 ? uint64_t(-v) : uint64_t(v));
   fields.push_back({key, std::to_string(v), h});
   return *this;
 }
@@ -56,7 +58,7 @@ Report::Section& Report::Section::number(const std::string& key, double v, int d
   }
   char f[16];
   std::snprintf(f, sizeof f, "%%.%df", decimals);
-  fields.push_back({key, fmt("%.6g", v), fmt(f, v)});
+  fields.push_back({key, fmt("%.10g", v), fmt(f, v)});
   return *this;
 }
 
@@ -129,16 +131,34 @@ void Report::print_table(FILE* f) const {
 void Report::print_json(FILE* f) const {
   std::string o = "{\"mode\":" + json_quote(mode_) + ",\"target\":" + json_quote(target_) +
                   ",\"ok\":" + (ok_ ? "true" : "false") + ",\"problems\":[";
-  for (size_t i = 0; i < problems_.size(); ++i) o += (i ? "," : "") + json_quote(problems_[i]);
+  for (size_t i = 0; i < problems_.size(); ++i) {
+    if (i) o += ',';
+    o += json_quote(problems_[i]);
+  }
   o += "]";
   for (const Section& s : sections_) {
-    o += "," + json_quote(s.name) + ":{";
-    for (size_t i = 0; i < s.fields.size(); ++i)
-      o += (i ? "," : "") + json_quote(s.fields[i].key) + ":" + s.fields[i].json;
+    o += ',';
+    o += json_quote(s.name);
+    o += ":{";
+    for (size_t i = 0; i < s.fields.size(); ++i) {
+      if (i) o += ',';
+      o += json_quote(s.fields[i].key);
+      o += ':';
+      o += s.fields[i].json;
+    }
     o += "}";
   }
   o += "}\n";
   std::fputs(o.c_str(), f);
 }
 
+}  // namespace load
+
+namespace load {
+int emit(const Report& r, bool json) {
+  if (json) r.print_json(stdout);
+  else r.print_table(stdout);
+  std::fflush(stdout);
+  return r.ok() ? 0 : 1;
+}
 }  // namespace load

@@ -37,6 +37,7 @@ class Report {
   explicit Report(std::string mode, std::string target);
   Section& section(const std::string& name);
   void set_ok(bool ok) { ok_ = ok; }
+  bool ok() const { return ok_; }
   void add_problem(const std::string& p) { problems_.push_back(p); }
 
   // Percentiles p50/p90/p99/p99.9/max (+ min, mean, count) in microseconds.
@@ -56,4 +57,10 @@ class Report {
 
 std::string json_quote(const std::string& s);
 
+}  // namespace load
+
+namespace load {
+// Prints the report (JSON on stdout with --json, else the table on stdout)
+// and returns the exit status: 0 if ok, 1 otherwise.
+int emit(const Report& r, bool json);
 }  // namespace load

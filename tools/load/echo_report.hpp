@@ -1,0 +1,18 @@
+// The summary of an echo or rate run, and whether it passed.
+#pragma once
+
+#include "echo_run.hpp"
+#include "report.hpp"
+
+namespace load {
+
+// mode: "echo" or "rate". Sets ok / problems: any mismatch, lost echo, lost
+// or failed connection, protocol error or unclean close fails the run.
+Report echo_report(const char* mode, const EchoRunSpec& s, const EchoRunResult& r);
+
+// Connection-level counters every mode shows the same way.
+void engine_section(Report& rep, const EngineStats& e);
+// Adds a problem for each engine counter that means something went wrong.
+void engine_problems(Report& rep, const EngineStats& e, bool unclean_is_problem);
+
+}  // namespace load

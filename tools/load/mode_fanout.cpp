@@ -1,0 +1,277 @@
+// `ringcast-load fanout`: publishers -> channels -> subscribers over the
+// envelope protocol (fanout_worker.hpp has the messages and the checks).
+//
+// Cross-thread rules: each worker writes pub_sent[] only for its own
+// publishers, before it increments pubs_done (release); workers read
+// pub_sent[] only after pubs_done == workers (acquire). Main reads drained
+// and decides when to stop; workers never wait for each other otherwise.
+#include "echo_report.hpp"
+#include "fanout_worker.hpp"
+#include "modes.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+#include "report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+namespace load {
+
+namespace {
+void add(EngineStats& a, const EngineStats& b) {
+  a.connect_failed += b.connect_failed;
+  a.handshake_failed += b.handshake_failed;
+  a.protocol_errors += b.protocol_errors;
+  a.dropped += b.dropped;
+  a.server_closes += b.server_closes;
+  a.unclean_closes += b.unclean_closes;
+  a.clean_closes += b.clean_closes;
+  a.pings += b.pings;
+  a.pings_unanswered += b.pings_unanswered;
+  a.enobufs += b.enobufs;
+  a.bytes_out += b.bytes_out;
+  a.bytes_in += b.bytes_in;
+  if (!a.first_server_close) a.first_server_close = b.first_server_close;
+  if (a.first_error.empty()) a.first_error = b.first_error;
+}
+}  // namespace
+
+int mode_fanout(int argc, char** argv) {
+  CommonOptions c;
+  c.url = "ws://127.0.0.1:8080/api/v1/ws";
+  uint64_t subscribers = 100, channels = 10, publishers = 1, messages = 1000, window = 0, max_connecting = 256;
+  double rate = 1000, duration = 60, drain = 10;
+  std::vector<OptSpec> specs = {
+      str("--url", "URL", "the envelope endpoint", &c.url),
+      u64("--subscribers", "S", "subscriber connections; subscriber i joins channel bench-(i % C)", &subscribers, 1,
+          1'000'000),
+      u64("--channels", "C", "channels bench-0 .. bench-(C-1)", &channels, 1, 1'000'000),
+      u64("--publishers", "P", "publisher connections", &publishers, 1, 10000),
+      u64("--messages", "M", "messages per publisher; message N goes to channel bench-(N % C)", &messages, 1, 1e9),
+      f64("--rate", "R", "publishes per second in all (0: as fast as the connections take them)", &rate, 0, 1e8),
+      u64("--window", "W", "at most W unanswered publishes per publisher (0: no limit)", &window, 0, 1e9),
+      f64("--duration", "S", "stop publishing after S seconds even if M is not reached", &duration, 0.1, 3600),
+      f64("--drain-timeout", "S", "after publishing, wait at most S seconds for deliveries", &drain, 0.1, 600),
+      u64("--max-connecting", "K", "handshakes in progress at once during setup", &max_connecting, 1, 65536),
+  };
+  add_common(specs, c);
+  if (std::string err = parse_options(specs, argc, argv); !err.empty()) {
+    std::fprintf(stderr, "ringcast-load fanout: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (c.help) {
+    print_help(stdout, "fanout",
+               "Publishers publish to channels, subscribers receive (ringcast's envelope protocol:\n"
+               "subscribe / publish / published, messages {\"pub\",\"seq\",\"ts\"}). Reports delivered\n"
+               "messages/s, end-to-end latency (receive time - ts), expected vs delivered, and gaps and\n"
+               "reorders per (subscriber, publisher); exits 1 if any message is lost, skipped or reordered.",
+               specs,
+               "The server must not rate-limit the publishers (ringcast: rate_limit_per_minute = 0 on the\n"
+               "endpoint), or publishes come back as errors.\n\n"
+               "examples:\n"
+               "  ringcast-load fanout --subscribers 1000 --channels 10 --publishers 4 --rate 20000 --messages 50000\n"
+               "  ringcast-load fanout --subscribers 100 --channels 1 --publishers 1 --rate 0 --window 64");
+    return kExitOk;
+  }
+  Target target;
+  if (std::string err = prepare_target("--url", c.url, c.allow_remote, target); !err.empty()) {
+    std::fprintf(stderr, "ringcast-load fanout: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  if (target.scheme != Scheme::ws) {
+    std::fprintf(stderr, "ringcast-load fanout: --url must be ws://\n");
+    return kExitUsage;
+  }
+  if (subscribers * publishers > 4'000'000) {
+    std::fprintf(stderr, "ringcast-load fanout: subscribers x publishers must stay <= 4,000,000 (16 bytes of "
+                         "order tracking per pair)\n");
+    return kExitUsage;
+  }
+  const uint64_t limit = raise_fd_limit();
+  if (subscribers + publishers + 64 > limit) {
+    std::fprintf(stderr, "ringcast-load fanout: %llu connections exceed the open-files limit (%llu)\n",
+                 (unsigned long long)(subscribers + publishers), (unsigned long long)limit);
+    return kExitUsage;
+  }
+
+  const unsigned threads = unsigned(std::min<uint64_t>(c.threads, subscribers + publishers));
+  RunControl rc;
+  FanoutShared shared{uint32_t(publishers)};
+  std::vector<std::unique_ptr<FanoutWorker>> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    FanoutPlan p;
+    p.target = &target;
+    p.sub_first = uint32_t(subscribers * t / threads);
+    p.subs = uint32_t(subscribers * (t + 1) / threads) - p.sub_first;
+    p.pub_first = uint32_t(publishers * t / threads);
+    p.pubs = uint32_t(publishers * (t + 1) / threads) - p.pub_first;
+    p.channels = uint32_t(channels);
+    p.total_pubs = uint32_t(publishers);
+    p.messages = messages;
+    p.rate = rate * double(p.pubs) / double(publishers);
+    p.window = window;
+    p.max_connecting = std::max<uint32_t>(1, uint32_t(max_connecting / threads));
+    p.setup_timeout_ns = uint64_t(10e9) + (subscribers + publishers) * 1'000'000;
+    workers.push_back(std::make_unique<FanoutWorker>(p, rc, shared, threads));
+  }
+  std::vector<const Live*> blocks;
+  for (auto& w : workers) blocks.push_back(&w->live);
+  std::vector<std::thread> pool;
+  for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
+
+  const uint64_t conns = subscribers + publishers;
+  Progress progress(c.quiet, "published", "delivered");
+  while (rc.ready.load() < threads) {
+    progress.maybe_print(blocks, "setup", conns);
+    sleep_ns(5'000'000);
+  }
+  const bool setup_ok = !rc.setup_failed.load();
+  Watch watch;
+  watch.server_pid = pid_t(c.server_pid);
+  const uint64_t start = now_ns() + 2'000'000;
+  rc.measure_ns.store(start);
+  rc.end_ns.store(start + uint64_t(duration * 1e9));
+  watch.begin();
+  rc.start_ns.store(start, std::memory_order_release);
+  const uint64_t drain_ns = uint64_t(drain * 1e9);
+  const uint64_t hard_stop = start + uint64_t(duration * 1e9) + drain_ns + 5'000'000'000ull;
+  int seen = interrupts();
+  bool interrupted = false, drain_timed_out = false;
+  uint64_t stopped_at = 0;
+  while (rc.finished.load() < threads) {
+    const uint64_t now = now_ns();
+    if (!rc.stop.load()) {
+      bool all_drained = shared.drained.load() == threads;
+      bool published = shared.pubs_done.load() == threads;
+      if (published && !all_drained && now > shared.publish_end_ns.load() + drain_ns) drain_timed_out = true;
+      if (all_drained || drain_timed_out || now > hard_stop || !setup_ok) {
+        rc.stop.store(true);
+        stopped_at = now;
+        watch.end();
+      }
+    }
+    if (interrupts() != seen) {
+      seen = interrupts();
+      interrupted = true;
+      if (rc.end_ns.load() > now) rc.end_ns.store(now);  // stop publishing, then drain
+      else rc.stop.store(true);
+    }
+    const char* phase = shared.pubs_done.load() < threads ? "pub" : rc.stop.load() ? "close" : "drain";
+    progress.maybe_print(blocks, phase, conns);
+    sleep_ns(5'000'000);
+  }
+  for (auto& t : pool) t.join();
+  if (!stopped_at) watch.end();
+  progress.finish_line();
+
+  FanoutStats st;
+  EngineStats eng;
+  auto hist = std::make_unique<Histogram>();
+  std::string setup_error, ring_mode;
+  for (auto& w : workers) {
+    const FanoutStats& s = w->stats;
+    st.published += s.published;
+    st.acks += s.acks;
+    st.publish_errors += s.publish_errors;
+    st.delivered += s.delivered;
+    st.expected += s.expected;
+    st.gaps += s.gaps;
+    st.reorders += s.reorders;
+    st.duplicates += s.duplicates;
+    st.misrouted += s.misrouted;
+    st.other_messages += s.other_messages;
+    st.oversize += s.oversize;
+    st.sub_errors += s.sub_errors;
+    st.conns_lost += s.conns_lost;
+    st.pairs_with_problems += s.pairs_with_problems;
+    st.subs_with_problems += s.subs_with_problems;
+    if (s.first_delivery_ns && (!st.first_delivery_ns || s.first_delivery_ns < st.first_delivery_ns))
+      st.first_delivery_ns = s.first_delivery_ns;
+    st.last_delivery_ns = std::max(st.last_delivery_ns, s.last_delivery_ns);
+    if (st.first_publish_error.empty()) st.first_publish_error = s.first_publish_error;
+    if (st.first_error.empty()) st.first_error = s.first_error;
+    for (const PairProblem& p : s.worst)
+      if (st.worst.size() < FanoutWorker::kMaxListed) st.worst.push_back(p);
+    add(eng, w->engine_stats);
+    hist->merge(w->hist);
+    if (setup_error.empty()) setup_error = w->setup_error;
+    if (ring_mode.empty()) ring_mode = w->ring_mode;
+  }
+
+  Report rep("fanout", target.text);
+  Report::Section& cfg = rep.section("config");
+  cfg.count("subscribers", subscribers);
+  cfg.count("channels", channels);
+  cfg.count("publishers", publishers);
+  cfg.count("messages_per_publisher", messages);
+  if (rate > 0) cfg.number("rate_per_s", rate, 1);
+  else cfg.text("rate_per_s", "max");
+  if (window) cfg.count("window", window);
+  cfg.count("threads", threads);
+  cfg.text("io_uring", ring_mode + " + multishot recv");
+
+  const uint64_t pub_end = shared.publish_end_ns.load();
+  const double pub_s = pub_end > start ? double(pub_end - start) / 1e9 : 0;
+  const double del_s = st.last_delivery_ns > start ? double(st.last_delivery_ns - start) / 1e9 : 0;
+  const uint64_t lost = st.expected > st.delivered ? st.expected - st.delivered : 0;
+  Report::Section& res = rep.section("result");
+  res.count("published", st.published);
+  res.number("publish_s", pub_s, 3);
+  res.number("published_per_s", pub_s > 0 ? double(st.published) / pub_s : 0, 1);
+  res.count("publish_acks", st.acks);
+  res.count("publish_errors", st.publish_errors);
+  if (!st.first_publish_error.empty()) res.text("first_publish_error", st.first_publish_error);
+  res.count("expected_deliveries", st.expected);
+  res.count("delivered", st.delivered);
+  res.number("deliver_s", del_s, 3);
+  res.number("delivered_per_s", del_s > 0 ? double(st.delivered) / del_s : 0, 1);
+  res.count("lost", lost);
+  res.count("gaps", st.gaps);
+  res.count("reorders", st.reorders);
+  res.count("duplicates", st.duplicates);
+  res.count("misrouted", st.misrouted);
+  res.count("subscriber_errors", st.sub_errors);
+  res.count("subscribers_with_problems", st.subs_with_problems);
+  res.count("pairs_with_problems", st.pairs_with_problems);
+  res.count("other_messages", st.other_messages);
+  if (st.oversize) res.count("oversize_ignored", st.oversize);
+  res.count("connections_lost", st.conns_lost);
+  if (drain_timed_out) res.boolean("drain_timed_out", true);
+  if (interrupted) res.boolean("interrupted", true);
+  if (!st.worst.empty()) {
+    Report::Section& w = rep.section("problem_pairs");
+    for (const PairProblem& p : st.worst)
+      w.text("sub" + std::to_string(p.sub) + "_pub" + std::to_string(p.pub),
+             "channel bench-" + std::to_string(p.channel) + ": gaps " + std::to_string(p.gaps) + ", reorders " +
+                 std::to_string(p.reorders) + ", duplicates " + std::to_string(p.duplicates) + ", missing " +
+                 std::to_string(p.missing));
+  }
+  rep.latency("latency", *hist);
+  engine_section(rep, eng);
+  rep.cpu(watch, threads);
+
+  if (!setup_ok) rep.add_problem("setup failed: " + setup_error);
+  auto problem = [&](uint64_t n, const char* what) {
+    if (n) rep.add_problem(std::to_string(n) + " " + what);
+  };
+  problem(lost, "expected deliveries never arrived (publishes answered with an error count here too)");
+  problem(st.gaps, "messages skipped (gaps)");
+  problem(st.reorders, "messages arrived out of order");
+  problem(st.duplicates, "messages arrived twice");
+  problem(st.misrouted, "messages delivered to the wrong channel");
+  problem(st.publish_errors, "publishes answered with an error");
+  problem(st.sub_errors, "errors sent to subscribers");
+  problem(st.conns_lost, "connections lost during the run");
+  if (setup_ok) engine_problems(rep, eng, true);
+  if (setup_ok && st.published == 0) rep.add_problem("nothing was published");
+  if (!st.first_error.empty()) rep.add_problem("first error: " + st.first_error);
+  rep.set_ok(setup_ok && !lost && !st.gaps && !st.reorders && !st.duplicates && !st.misrouted && !st.publish_errors &&
+             !st.sub_errors && !st.conns_lost && st.published > 0 && !eng.connect_failed &&
+             !eng.handshake_failed && !eng.protocol_errors && !eng.dropped && !eng.server_closes &&
+             !eng.unclean_closes);
+  int code = emit(rep, c.json);
+  return setup_ok ? code : kExitSetup;
+}
+
+}  // namespace load
