@@ -24,6 +24,7 @@ BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 OUT_ROOT=$BUILD/fuzz-out
 
 # Options the build dir must have, as "meson option=value" pairs.
+# shellcheck disable=SC2054  # the comma is inside one value
 WANT_OPTIONS=(
   fuzz=true
   b_sanitize=address,undefined
@@ -128,21 +129,21 @@ sanitizer_env() {
 }
 
 final_stat() {  # log, name: a -print_final_stats value
-  grep -m1 -o "stat::$2: *[0-9]*" "$1" | awk '{print $2}' || true
+  grep -a -m1 -o "stat::$2: *[0-9]*" "$1" | awk '{print $2}' || true
 }
 
 # Reads a libFuzzer log; prints the summary line (without the prefix) and
 # returns 0 if the run is clean.
 summarize() {  # name, log, exit status, artifact dir
   local name=$1 log=$2 rc=$3 dir=$4 result
-  if grep -q "ERROR: LeakSanitizer" "$log"; then result=leak
-  elif grep -q "ERROR: AddressSanitizer" "$log"; then
-    result=asan:$(grep -m1 -o "ERROR: AddressSanitizer: [a-z-]*" "$log" | awk '{print $3}')
-  elif grep -q "runtime error:" "$log"; then result=ubsan
-  elif grep -q "ERROR: libFuzzer: timeout" "$log"; then result=timeout
-  elif grep -q "ERROR: libFuzzer: out-of-memory" "$log"; then result=oom
-  elif grep -q "ERROR: libFuzzer: deadly signal" "$log"; then result=crash
-  elif grep -q "ERROR: libFuzzer" "$log"; then result=$(grep -m1 -o "ERROR: libFuzzer: [a-z-]*" "$log" | awk '{print $3}')
+  if grep -a -q "ERROR: LeakSanitizer" "$log"; then result=leak
+  elif grep -a -q "ERROR: AddressSanitizer" "$log"; then
+    result=asan:$(grep -a -m1 -o "ERROR: AddressSanitizer: [a-z-]*" "$log" | awk '{print $3}')
+  elif grep -a -q "runtime error:" "$log"; then result=ubsan
+  elif grep -a -q "ERROR: libFuzzer: timeout" "$log"; then result=timeout
+  elif grep -a -q "ERROR: libFuzzer: out-of-memory" "$log"; then result=oom
+  elif grep -a -q "ERROR: libFuzzer: deadly signal" "$log"; then result=crash
+  elif grep -a -q "ERROR: libFuzzer" "$log"; then result=$(grep -a -m1 -o "ERROR: libFuzzer: [a-z-]*" "$log" | awk '{print $3}')
   elif [ "$rc" -ne 0 ]; then result="failed(exit $rc)"
   else result=ok
   fi
@@ -152,7 +153,7 @@ summarize() {  # name, log, exit status, artifact dir
   execs=$(final_stat "$log" number_of_executed_units); eps=$(final_stat "$log" average_exec_per_sec)
   newu=$(final_stat "$log" new_units_added); rss=$(final_stat "$log" peak_rss_mb)
   local last
-  last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)
+  last=$(grep -a -E '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$last")
@@ -160,9 +161,9 @@ summarize() {  # name, log, exit status, artifact dir
     "$name" "$result" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${newu:-?}" "${rss:-?}"
   if [ "$result" != ok ]; then
     local artifact
-    artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -n 1 | awk '{print $5}')
+    artifact=$(grep -a -o "Test unit written to [^ ]*" "$log" | tail -n 1 | awk '{print $5}')
     [ -z "$artifact" ] || echo "    input: $artifact (reproduce: $BUILD/$(target_path "$name") $artifact)"
-    grep -m1 -E "check failed|SUMMARY: |runtime error:" "$log" | sed 's/^/    /' || true
+    grep -a -m1 -E "check failed|SUMMARY: |runtime error:" "$log" | sed 's/^/    /' || true
     return 1
   fi
 }
@@ -176,6 +177,9 @@ run_target() {  # name, seconds, extra libFuzzer args...
   corpus=$(corpus_of "$name")
   dict=$(dict_of "$name" "$corpus")
   out=$OUT_ROOT/$name
+  mkdir -p "$out"
+  exec 9>"$out/.lock"
+  flock -n 9 || die "another run of $name is using $out; wait for it or set FUZZ_BUILD_DIR"
   rm -rf "$out/corpus"
   mkdir -p "$out/corpus"
   [ -z "$corpus" ] || cp -R "$corpus/." "$out/corpus/"
@@ -207,9 +211,10 @@ minimize() {  # name, file, seconds
   out=$OUT_ROOT/$name
   mkdir -p "$out"
   sanitizer_env
-  local min=$out/minimized-$(basename "$file")
+  local min
+  min=$out/minimized-$(basename "$file")
   "$bin" -minimize_crash=1 -max_total_time="$seconds" -timeout=25 -exact_artifact_path="$min" "$file" 2>&1 \
-    | grep -E "^CRASH_MIN|^\*\*\*|ERROR:" || true
+    | grep -a -E "^CRASH_MIN|^\*\*\*|ERROR:" || true
   [ -f "$min" ] || die "no minimized input was written (does $file still crash?)"
   echo "fuzz/run.sh: minimized $(wc -c <"$file") -> $(wc -c <"$min") bytes: $min"
   echo "fuzz/run.sh: reproduce with: $bin $min"

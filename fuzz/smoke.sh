@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
   log=$out_root/$t.smoke.log
   status=0
   fuzz/run.sh "$t" "$seconds" "$@" >"$log" 2>&1 || status=$?
-  line=$(grep '^fuzz-result: ' "$log" | tail -n 1 | sed 's/^fuzz-result: //' || true)
+  line=$(grep -a '^fuzz-result: ' "$log" | tail -n 1 | sed 's/^fuzz-result: //' || true)
   if [ -z "$line" ]; then
     # run.sh stopped before libFuzzer finished (build error, bad target, ...).
     printf '%-16s %s\n' "$t" "error(exit $status), no libFuzzer summary:"
@@ -50,8 +50,9 @@ for t in "${targets[@]}"; do
     failed+=("$t")
     # The sanitizer or libFuzzer report itself, for the CI log.
     echo "    ---- report (full log: $out_root/$t/log)"
-    awk '/^==[0-9]+==ERROR|runtime error:|check failed|^INFO: libFuzzer: .*(timeout|out-of-memory)|ERROR: libFuzzer/ {p=1} p' \
-      "$out_root/$t/log" | head -n 60 | sed 's/^/    /'
+    # From the first report line to its SUMMARY line, at most 40 lines.
+    awk '/ERROR|runtime error:|check failed/ {p=1} p {print} p && /^SUMMARY: / {exit}' \
+      "$out_root/$t/log" | head -n 40 | sed 's/^/    /'
   fi
 done
 

@@ -6,7 +6,8 @@
 #                       with its embedded default config (extra args go to ringcast)
 #   tools/dev.sh test   install what is missing, build release and ASan+UBSan
 #                       builds, run every test in both (unit, fuzz-corpus replay,
-#                       integration against real clients)
+#                       integration against real clients), then every libFuzzer
+#                       target for a bounded smoke run (FUZZ_SECONDS, default 30)
 #   tools/dev.sh deps   only install what is missing
 set -euo pipefail
 
@@ -17,6 +18,7 @@ PACKAGES=(
   build-essential pkg-config meson ninja-build
   liburing-dev node-llhttp libsimdjson-dev libssl-dev libmimalloc-dev libtomlplusplus-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev llvm-14
   python3 python3-websockets python3-pytest curl
 )
 
@@ -87,6 +89,12 @@ case "$cmd" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       run_suite "ASan+UBSan build" build-asan --timeout-multiplier 3
+    echo "== libFuzzer smoke (clang-14, ASan+UBSan), ${FUZZ_SECONDS:-30} s per target" >&2
+    if fuzz/smoke.sh "${FUZZ_SECONDS:-30}"; then
+      PASSED=$((PASSED + 1))
+    else
+      FAILED=$((FAILED + 1))
+    fi
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
     ;;

@@ -94,6 +94,17 @@ class MeshPort {
     }
   }
 
+  // Hands every message still spilled (never sent) to f, emptying the
+  // spill lists. For teardown, once no reactor runs.
+  template <class F>
+  void drain_spill(F&& f) {
+    for (auto& spill : spill_) {
+      for (const MeshMessage& m : spill) f(m);
+      spill.clear();
+    }
+    spilled_ = 0;
+  }
+
   bool prepare_sleep() { return mesh_.prepare_sleep(self_); }
   void woke() { mesh_.woke(self_); }
 

@@ -82,7 +82,11 @@ JsonOut& JsonOut::element(simdjson::dom::element e) {
       // Shortest text that reads back as the same double.
       char tmp[32];
       auto [end, ec] = std::to_chars(tmp, tmp + sizeof(tmp), e.get_double().value_unsafe());
-      buf_.append(tmp, size_t(end - tmp));
+      const std::string_view text(tmp, size_t(end - tmp));
+      buf_.append(text);
+      // A double must stay a double: "-0" would read back as the integer 0,
+      // and a whole number past 2^64 ("18446744073709551616") as no number.
+      if (text.find_first_of(".eEni") == std::string_view::npos) buf_.append(".0");
       break;
     }
     case element_type::BOOL:

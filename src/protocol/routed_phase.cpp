@@ -326,7 +326,11 @@ void Gateway::send_shutdown_notice(core::Reactor& r, uint32_t slot) {
       .raw(R"(,"reconnect_delay_ms":)")
       .number(server_.reconnect_delay_ms)
       .raw("}");
-  send_reply(r, slot, nullptr, "disconnecting", fields);
+  if (sessions_[slot].phase != Phase::open) return;
+  // Straight out, even past held replies: the connection is about to close.
+  compose_reply(compose_, slot, nullptr, "disconnecting", fields);
+  send_frame(r, slot, ws::Opcode::text,
+             std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(compose_.data()), compose_.size()));
 }
 
 }  // namespace ringcast::protocol

@@ -14,6 +14,15 @@ Broker::Broker(core::Mesh* mesh, uint32_t self, DeliverySink& sink)
 }
 
 Broker::~Broker() {
+  // The reactors have stopped: parcels still queued to us, or spilled on
+  // their way out, are released here (each holds one reference per target).
+  if (port_) {
+    auto release = [](const core::MeshMessage& m) {
+      if ((m.kind == kPublish || m.kind == kInterest) && m.ptr) static_cast<Parcel*>(m.ptr)->release();
+    };
+    port_->receive(release);
+    port_->drain_spill(release);
+  }
   // Runs after the reactor cleared every connection's output, so the arena
   // is ours alone by now. (Allocated by the reactor's pool, but each buffer
   // is its own allocation.)
