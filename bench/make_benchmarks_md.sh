@@ -4,17 +4,24 @@
 # io_uring TCP echo and against Node's ws, medians and ratios, the exact
 # commands), and the micro-benchmark results.
 #
-#   bench/make_benchmarks_md.sh [--build DIR] [--load CMD] [--reps N] [--duration S]
-#                               [--out FILE] [--keep DIR] [--no-micro] [--quick]
+#   bench/make_benchmarks_md.sh [--build DIR] [--ringcast CMD] [--load CMD] [--reps N] [--duration S]
+#                               [--out FILE] [--keep DIR] [--wait-idle S] [--no-micro] [--quick]
+#   bench/make_benchmarks_md.sh --render-only DIR [--out FILE]
 #
 #   --build DIR     build folder (release) [build]
+#   --ringcast CMD  the ringcast server [DIR/ringcast --listen 127.0.0.1:0 --threads 1]
+#   --revision TEXT what to call that ringcast on the page [git describe --always --dirty]
 #   --load CMD      load generator [DIR/tools/load/ringcast-load if built, else
 #                   DIR/bench/ringcast-echo-bench]
 #   --reps N        repetitions per server and scenario [3]
 #   --duration S    measured seconds per run [5]
 #   --out FILE      [docs/BENCHMARKS.md]
 #   --keep DIR      keep every run's JSON there
+#   --wait-idle S   before each scenario, wait up to S seconds for the machine
+#                   to be under 10% busy (other jobs); the page records how busy
+#                   it was when each scenario started [0 = don't wait]
 #   --no-micro      leave the micro-benchmark section out
+#   --render-only DIR  no runs: write the page from a folder --keep filled
 #   --quick         1 rep of 2 s, short micro runs: checks the pipeline, not
 #                   for figures anyone should quote
 #
@@ -28,104 +35,142 @@ die() { echo "make_benchmarks_md.sh: $*" >&2; exit 2; }
 
 build=build
 load=''
+ringcast=''
+revision=''
 reps=3
 duration=5
 out=docs/BENCHMARKS.md
 keep=''
 micro=1
 micro_min_time=0.5
+wait_idle=0
+render_only=''
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --load) load=$2; shift 2 ;;
+    --ringcast) ringcast=$2; shift 2 ;;
+    --revision) revision=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --no-micro) micro=0; shift ;;
+    --wait-idle) wait_idle=$2; shift 2 ;;
+    --render-only) render_only=$2; shift 2 ;;
     --quick) reps=1; duration=2; micro_min_time=0.05; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
-if [ -z "$load" ]; then
-  if [ -x "$build/tools/load/ringcast-load" ]; then load="$build/tools/load/ringcast-load"
-  else load="$build/bench/ringcast-echo-bench"; fi
-fi
-load_args=''
-# ringcast-echo-bench warms up 2 s inside every run by default; 1 s is plenty
-# after side_by_side.sh's own warm-up run.
-case $(basename "${load%% *}") in *echo-bench*) load_args='--warmup 1' ;; esac
-for f in "$build/ringcast" "$build/bench/ringcast-raw-echo" "${load%% *}"; do
-  [ -x "$f" ] || die "$f is missing: meson setup $build && ninja -C $build"
-done
-[ -d bench/peers/node_modules/ws ] || die "the Node peer needs its packages: npm install --prefix bench/peers"
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-# How busy the machine is before we start: non-idle share of all cores over 2 s.
-busy_pct() {
-  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ < /proc/stat
-  sleep 2
-  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
-  local busy=$(( (u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1) ))
-  local idle=$(( (i2 + w2) - (i1 + w1) ))
-  echo $(( 100 * busy / (busy + idle + 1) ))
-}
-
-{
-  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "kernel=$(uname -r)"
-  echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-  echo "cores=$(nproc)"
-  echo "hypervisor=$(lscpu | sed -n 's/^Hypervisor vendor: *//p' | head -1)"
-  echo "mem_gib=$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
-  echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "compiler=$(c++ --version | head -1)"
-  echo "liburing=$(pkg-config --modversion liburing 2>/dev/null || echo '?')"
-  echo "node=$(node --version)"
-  echo "ws=$(node -p 'require("./bench/peers/node_modules/ws/package.json").version')"
-  echo "revision=$(git describe --always --dirty 2>/dev/null || echo '?')"
-  echo "buildtype=$(meson introspect --buildoptions "$build" 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo '?')"
-  echo "load=$load"
-  echo "load_version=$("${load%% *}" --version 2>/dev/null | head -1 || true)"
-  echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "busy_before_pct=$(busy_pct)"
-} > "$work/machine.env"
-echo "machine: $(tr '\n' ' ' < "$work/machine.env")" >&2
-
-# name|scenario
-scenarios=(
-  "100 conn, 16 B|echo --connections 100 --size 16 --inflight 1 --duration $duration"
-  "100 conn, 1 KiB|echo --connections 100 --size 1024 --inflight 1 --duration $duration"
-  "1,000 conn, 16 B|echo --connections 1000 --size 16 --inflight 1 --duration $duration"
-  "1,000 conn, 1 KiB|echo --connections 1000 --size 1024 --inflight 1 --duration $duration"
-  "peak: 100 conn, 16 B, 16 in flight|echo --connections 100 --size 16 --inflight 16 --duration $duration"
-)
 status=0
-for i in "${!scenarios[@]}"; do
-  title=${scenarios[$i]%%|*}
-  scen=${scenarios[$i]#*|}
-  echo "== $title: $scen" >&2
-  cmd=(bench/side_by_side.sh --build "$build" --load "$load" --other raw --other node
-       --scenario "$scen" --reps "$reps" --json)
-  [ -n "$load_args" ] && cmd+=(--load-args "$load_args")
-  printf '%q ' "${cmd[@]}" > "$work/scenario$i.cmd"
-  echo "$title" > "$work/scenario$i.title"
-  "${cmd[@]}" > "$work/scenario$i.json" || { status=1; echo "(some runs failed; see above)" >&2; }
-done
-
-if [ "$micro" = 1 ]; then
-  for exe in "$build"/bench/micro/micro-*; do
-    [ -x "$exe" ] && [ -f "$exe" ] || continue
-    echo "== $(basename "$exe")" >&2
-    taskset -c 1 "$exe" --benchmark_format=json --benchmark_min_time="$micro_min_time" \
-      > "$work/$(basename "$exe").micro.json" 2>/dev/null || { status=1; echo "$exe failed" >&2; }
+if [ -n "$render_only" ]; then
+  [ -f "$render_only/machine.env" ] || die "$render_only has no machine.env: not a --keep folder"
+  work=$render_only
+  reps=$(sed -n 's/^reps=//p' "$work/machine.env")
+  duration=$(sed -n 's/^duration=//p' "$work/machine.env")
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  if [ -z "$load" ]; then
+    if [ -x "$build/tools/load/ringcast-load" ]; then load="$build/tools/load/ringcast-load"
+    else load="$build/bench/ringcast-echo-bench"; fi
+  fi
+  load_args=''
+  # ringcast-echo-bench warms up 2 s inside every run by default; 1 s is plenty
+  # after side_by_side.sh's own warm-up run.
+  case $(basename "${load%% *}") in *echo-bench*) load_args='--warmup 1' ;; esac
+  [ -n "$ringcast" ] || ringcast="$build/ringcast --listen 127.0.0.1:0 --threads 1"
+  [ -n "$revision" ] || revision=$(git describe --always --dirty 2>/dev/null || echo '?')
+  for f in "${ringcast%% *}" "$build/bench/ringcast-raw-echo" "${load%% *}"; do
+    [ -x "$f" ] || die "$f is missing: meson setup $build && ninja -C $build"
   done
+  [ -d bench/peers/node_modules/ws ] || die "the Node peer needs its packages: npm install --prefix bench/peers"
+
+
+  # How busy the machine is before we start: non-idle share of all cores over 2 s.
+  busy_pct() {
+    read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ < /proc/stat
+    sleep 2
+    read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
+    local busy=$(( (u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1) ))
+    local idle=$(( (i2 + w2) - (i1 + w1) ))
+    echo $(( 100 * busy / (busy + idle + 1) ))
+  }
+
+  {
+    echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "kernel=$(uname -r)"
+    echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+    echo "cores=$(nproc)"
+    echo "hypervisor=$(lscpu | sed -n 's/^Hypervisor vendor: *//p' | head -1)"
+    echo "mem_gib=$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
+    echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "compiler=$(c++ --version | head -1)"
+    echo "liburing=$(pkg-config --modversion liburing 2>/dev/null || echo '?')"
+    echo "node=$(node --version)"
+    echo "ws=$(node -p 'require("./bench/peers/node_modules/ws/package.json").version')"
+    echo "revision=$revision"
+    echo "ringcast=$ringcast"
+    echo "buildtype=$(meson introspect --buildoptions "$build" 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo '?')"
+    echo "load=$load"
+    echo "load_version=$("${load%% *}" --version 2>/dev/null | head -1 || true)"
+    echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "reps=$reps"
+    echo "duration=$duration"
+    echo "busy_before_pct=$(busy_pct)"
+  } > "$work/machine.env"
+  echo "machine: $(tr '\n' ' ' < "$work/machine.env")" >&2
+
+  # Waits (up to --wait-idle seconds) for the machine to be under 10% busy;
+  # prints how busy it was at the end.
+  settle() {
+    local busy waited=0
+    busy=$(busy_pct)
+    while [ "$busy" -ge 10 ] && [ "$waited" -lt "$wait_idle" ]; do
+      echo "(machine ${busy}% busy; waiting for it to settle, ${waited}/${wait_idle} s)" >&2
+      sleep 8
+      waited=$((waited + 10))
+      busy=$(busy_pct)
+    done
+    echo "$busy"
+  }
+
+  # name|scenario
+  scenarios=(
+    "100 conn, 16 B|echo --connections 100 --size 16 --inflight 1 --duration $duration"
+    "100 conn, 1 KiB|echo --connections 100 --size 1024 --inflight 1 --duration $duration"
+    "1,000 conn, 16 B|echo --connections 1000 --size 16 --inflight 1 --duration $duration"
+    "1,000 conn, 1 KiB|echo --connections 1000 --size 1024 --inflight 1 --duration $duration"
+    "peak: 100 conn, 16 B, 16 in flight|echo --connections 100 --size 16 --inflight 16 --duration $duration"
+  )
+  for i in "${!scenarios[@]}"; do
+    title=${scenarios[$i]%%|*}
+    scen=${scenarios[$i]#*|}
+    busy=$(settle)
+    echo "$busy" > "$work/scenario$i.busy"
+    echo "== $title: $scen  (machine ${busy}% busy before)" >&2
+    cmd=(bench/side_by_side.sh --build "$build" --ringcast "$ringcast" --load "$load" --other raw --other node
+         --scenario "$scen" --reps "$reps" --json)
+    [ -n "$load_args" ] && cmd+=(--load-args "$load_args")
+    printf '%q ' "${cmd[@]}" > "$work/scenario$i.cmd"
+    echo "$title" > "$work/scenario$i.title"
+    "${cmd[@]}" > "$work/scenario$i.json" || { status=1; echo "(some runs failed; see above)" >&2; }
+  done
+
+  if [ "$micro" = 1 ]; then
+    echo "micro_busy_pct=$(settle)" >> "$work/machine.env"
+    for exe in "$build"/bench/micro/micro-*; do
+      [ -x "$exe" ] && [ -f "$exe" ] || continue
+      echo "== $(basename "$exe")" >&2
+      taskset -c 1 "$exe" --benchmark_format=json --benchmark_min_time="$micro_min_time" \
+        > "$work/$(basename "$exe").micro.json" 2>/dev/null || { status=1; echo "$exe failed" >&2; }
+    done
+  fi
+  echo "busy_after_pct=$(busy_pct)" >> "$work/machine.env"
+  [ -z "$keep" ] || { mkdir -p "$keep"; cp "$work"/* "$keep"/; }
+
 fi
-echo "busy_after_pct=$(busy_pct)" >> "$work/machine.env"
-[ -z "$keep" ] || { mkdir -p "$keep"; cp "$work"/* "$keep"/; }
 
 /usr/bin/python3 - "$work" "$out" "$reps" "$duration" <<'EOF'
 import glob, json, os, sys
@@ -140,7 +185,17 @@ for path in sorted(glob.glob(os.path.join(work, "scenario*.json")), key=lambda p
         data = json.load(open(path))
     except ValueError:
         data = None
-    scen.append((open(base + ".title").read().strip(), open(base + ".cmd").read().strip(), data))
+    busy = open(base + ".busy").read().strip() if os.path.exists(base + ".busy") else "?"
+    scen.append((open(base + ".title").read().strip(), open(base + ".cmd").read().strip(), data, busy))
+
+# A --keep folder from before machine.env recorded them: take reps and the
+# duration from the runs themselves.
+if not reps:
+    reps = str(next((d["reps"] for *_, d, _b in scen if d), "?"))
+if not duration:
+    import re
+    m = next((re.search(r"--duration[= ]+([0-9.]+)", d["scenario"]) for *_, d, _b in scen if d), None)
+    duration = m.group(1) if m else "?"
 
 L = []
 w = L.append
@@ -167,20 +222,17 @@ for k, label in [("cpu", "CPU"), ("cores", "cores"), ("hypervisor", "hypervisor"
                  ("busy_after_pct", "CPU busy after the runs (%, 2 s sample)")]:
     w("| %s | %s |" % (label, env.get(k, "?")))
 w("")
-try:
-    busy = int(env.get("busy_before_pct", "0"))
-except ValueError:
-    busy = 0
-if busy > 10:
-    w("> **Caution:** the machine was %d%% busy before the runs (other jobs on the same two cores), so "
-      "absolute figures are low and noisy. The ratios are more robust, since every server ran under the "
-      "same conditions, alternating." % busy)
+busiest = max([int(b) for *_, b in scen if b.isdigit()] + [0])
+if busiest >= 10:
+    w("> **Caution:** other jobs were using the same two cores (up to %d%% busy just before a "
+      "scenario), so absolute figures are low and noisy. The ratios are more robust, since every "
+      "server ran under the same conditions, alternating." % busiest)
     w("")
 
 w("## What is compared")
 w("")
-w("* **ringcast**: `ringcast --listen 127.0.0.1:0 --threads 1`, the `/echo` endpoint (raw echo, every "
-  "message back with its opcode). Text messages are UTF-8 validated.")
+w("* **ringcast**: `%s` (revision %s), the `/echo` endpoint (raw echo, every message back with "
+  "its opcode). Text messages are UTF-8 validated." % (env["ringcast"], env["revision"]))
 w("* **raw**: `bench/ringcast-raw-echo`, a plain TCP echo on io_uring with no WebSocket at all "
   "(multishot accept into fixed files, multishot recv from a provided-buffer ring, one send in flight per "
   "connection, DEFER_TASKRUN). The floor: what the kernel's TCP path costs by itself. The load sends the "
@@ -199,7 +251,7 @@ w("## Summary")
 w("")
 w("| scenario | ringcast msg/s | raw msg/s | node-ws msg/s | ringcast/raw | ringcast/node-ws |")
 w("|---|---:|---:|---:|---:|---:|")
-for title, cmd, d in scen:
+for title, cmd, d, busy in scen:
     if not d:
         w("| %s | failed | | | | |" % title)
         continue
@@ -210,7 +262,7 @@ for title, cmd, d in scen:
 w("")
 
 w("## Scenarios")
-for title, cmd, d in scen:
+for title, cmd, d, busy in scen:
     w("")
     w("### " + title)
     w("")
@@ -222,7 +274,8 @@ for title, cmd, d in scen:
         w("The run failed; no figures.")
         continue
     one = d["servers"]["ringcast"]["runs"][0]["command"]
-    w("One load run (ringcast), as executed: `%s`" % one)
+    w("One load run (ringcast), as executed: `%s`. The machine was %s%% busy just before this "
+      "scenario started." % (one, busy))
     w("")
     w("| server | msg/s | MB/s | p50 us | p99 us | p99.9 us | server cpu | client cpu | msg per server cpu-s | server RSS MiB | runs ok |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -234,6 +287,12 @@ for title, cmd, d in scen:
             f(m["client_cpu_pct"], ".0f"), f(m["messages_per_server_cpu_s"], ",.0f"),
             f((m["server_rss_kb"] or 0) / 1024, ".1f"), s["ok_runs"], d["reps"]))
     w("")
+    busy_clients = [n for n, sv in d["servers"].items()
+                    if isinstance(sv["median"]["client_cpu_pct"], (int, float)) and sv["median"]["client_cpu_pct"] >= 90]
+    if busy_clients:
+        w("The load core was at least 90% busy against %s: there the load tool may be the limit, and the "
+          "figure is a lower bound on what that server can do." % ", ".join(busy_clients))
+        w("")
     for name, r in d["ratios_ringcast_over"].items():
         w("* ringcast / %s: throughput **x%s**, p99 latency x%s, per server cpu-s x%s" % (
             name, f(r["messages_per_sec"], ".2f"), f(r["p99_latency"], ".2f"),
@@ -249,7 +308,8 @@ if micro:
     w("")
     w("## Micro-benchmarks")
     w("")
-    w("Google Benchmark, pinned to core 1 (`taskset -c 1 BUILD/bench/micro/micro-LAYER`). "
+    w("Google Benchmark, pinned to core 1 (`taskset -c 1 BUILD/bench/micro/micro-LAYER`); the machine "
+      "was %s%% busy just before. " % env.get("micro_busy_pct", "?") +
       "Pure code, no I/O. *items/s* is frames, headers or handshakes per second as the benchmark says; "
       "GB/s is 10^9 bytes per second. Sources: `bench/micro/*_bench.cpp`.")
     for path in micro:

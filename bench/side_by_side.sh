@@ -180,7 +180,8 @@ ticks_per_s=$(getconf CLK_TCK)
 # run_load INDEX SCENARIO OUTFILE: one load run; writes the tool's JSON plus
 # our own server CPU and RSS readings to OUTFILE. Returns the tool's status.
 run_load() {
-  local i=$1 scen=$2 out=$3 pid=${pids[$i]}
+  local i=$1 scen=$2 out=$3
+  local pid=${pids[$i]}
   build_load_line "$i" "$scen"
   local t0 c0 t1 c1 rc=0
   t0=$(now_ns); c0=$(cpu_ticks "$pid")
@@ -195,28 +196,45 @@ try:
     d = json.loads(text.splitlines()[-1]) if text else {}
 except (ValueError, IndexError):
     d = {}
-def first(*keys):
-    for k in keys:
-        if d.get(k) is not None:
-            return d[k]
+# Field names: the flat ones first (messages_per_sec, latency_us.p50, ...),
+# then ringcast-load's nested report (result/latency/cpu), then
+# ringcast-echo-bench's (messages_per_s, cpu.cores).
+def get(path):
+    v = d
+    for k in path.split("."):
+        if not isinstance(v, dict) or v.get(k) is None:
+            return None
+        v = v[k]
+    return v
+def first(*paths):
+    for p in paths:
+        v = get(p)
+        if v is not None:
+            return v
     return None
-lat = d.get("latency_us") or {}
+lat = {k: first("latency_us." + k, "latency.%s_us" % ("p99_9" if k == "p999" else k)) for k in
+       ("p50", "p90", "p99", "p999", "max")}
 script_pct = 100.0 * (int(dticks) / int(hz)) / (int(dns) / 1e9) if int(dns) > 0 else None
-client = first("client_cpu_pct")
-if client is None and isinstance(d.get("cpu"), dict):
-    client = 100.0 * d["cpu"].get("cores", 0)
-server = first("server_cpu_pct")
+client = first("client_cpu_pct", "cpu.tool_percent")
+if client is None and isinstance(get("cpu.cores"), (int, float)):
+    client = 100.0 * get("cpu.cores")
+server = first("server_cpu_pct", "cpu.server_percent")
+rss_bytes = first("server_rss_bytes", "cpu.server_rss_after_bytes")
+errors = first("errors")
+if errors is None and get("result") is not None:
+    errors = sum(first("result." + k) or 0 for k in ("mismatches", "unexpected_messages", "lost", "connections_lost"))
 r = {
-    "ok": rc == "0" and bool(d) and not first("errors"),
+    "ok": rc == "0" and bool(d) and d.get("ok", True) is not False and not errors,
     "exit_status": int(rc),
-    "messages_per_sec": first("messages_per_sec", "messages_per_s"),
-    "mb_per_sec": first("mb_per_sec", "mb_per_s"),
-    "latency_us": {k: lat.get(k) for k in ("p50", "p90", "p99", "p999", "max")},
+    "messages_per_sec": first("messages_per_sec", "messages_per_s", "result.messages_per_s"),
+    "mb_per_sec": first("mb_per_sec", "mb_per_s", "result.mb_per_s_each_way"),
+    "latency_us": lat,
     "client_cpu_pct": client,
     "server_cpu_pct": server if server is not None else script_pct,
     "server_cpu_source": "load tool" if server is not None else "script (/proc/PID/stat over the whole load run)",
-    "server_rss_kb": int(rss),
-    "errors": first("errors"),
+    "server_rss_kb": int(rss_bytes / 1024) if rss_bytes is not None else int(rss),
+    "errors": errors,
+    "problems": d.get("problems") or d.get("first_error"),
     "command": cmd,
 }
 json.dump(r, open(out, "w"))
@@ -233,7 +251,8 @@ lat = r["latency_us"]
 print(f(r["messages_per_sec"], ",.0f"), "msg/s ", f(r["mb_per_sec"], ".2f"), "MB/s  p50", f(lat["p50"], ".0f"),
       "p99", f(lat["p99"], ".0f"), "us  server cpu", f(r["server_cpu_pct"], ".0f") + "%  client cpu",
       f(r["client_cpu_pct"], ".0f") + "%  rss", f(r["server_rss_kb"] / 1024, ".1f"), "MiB",
-      "" if r["ok"] else " FAILED (exit %s, errors %s)" % (r["exit_status"], r["errors"]))
+      "" if r["ok"] else " FAILED (exit %s, errors %s%s)" % (r["exit_status"], r["errors"],
+      ": %s" % r["problems"] if r.get("problems") else ""))
 EOF
 }
 
