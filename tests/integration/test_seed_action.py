@@ -20,6 +20,7 @@ from conftest import T, run
 
 PATH = "/v1"
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+ABSENT = object()
 
 CUSTOM_CONFIG = """
 [[endpoint]]
@@ -51,6 +52,11 @@ handler = "ping"
 name = "free"
 handler = "echo"
 
+[[endpoint.route]]
+name = "typed"
+handler = "echo"
+required = ["type", "note"]
+
 [[endpoint]]
 path = "/op"
 protocol = "action"
@@ -66,7 +72,7 @@ def connect(url, **kw):
     kw.setdefault("max_size", 16 << 20)
     kw.setdefault("ping_interval", None)
     kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(5))
+    kw.setdefault("close_timeout", T(1))
     kw.setdefault("compression", None)
     return websockets.connect(url, **kw)
 
@@ -131,9 +137,17 @@ def check_pong(m: dict, rid=None) -> None:
     check_timestamp(m["timestamp"])
 
 
-def check_error(m: dict, code: str, message: str | None = None, extra: dict | None = None) -> None:
-    """Exactly {"message","type":"error","error_code"} plus `extra`."""
-    extra = extra or {}
+def check_error(m: dict, code: str, message: str | None = None, extra: dict | None = None,
+                details=ABSENT) -> None:
+    """Exactly {"message","type":"error","error_code"} plus `details` (the
+    exact value; ABSENT: none; a callable: checks it) plus `extra`."""
+    extra = dict(extra or {})
+    if callable(details):
+        details(m.get("details"))
+        if "details" in m:
+            extra["details"] = m["details"]
+    elif details is not ABSENT:
+        extra["details"] = details
     assert set(m) == {"message", "type", "error_code"} | set(extra), m
     assert m["type"] == "error", m
     assert m["error_code"] == code, m
@@ -142,6 +156,16 @@ def check_error(m: dict, code: str, message: str | None = None, extra: dict | No
         assert m["message"] == message, m
     for k, v in extra.items():
         assert m[k] == v, m
+
+
+def offset_details(text: str):
+    """INVALID_JSON: {"offset": N} when known, else no details."""
+    def check(d):
+        if d is None:
+            return
+        assert set(d) == {"offset"}, d
+        assert isinstance(d["offset"], int) and 0 <= d["offset"] <= len(text.encode()), d
+    return check
 
 
 def check_delivery(m: dict, channel: str, data) -> None:
@@ -210,7 +234,8 @@ def test_missing_interview_id(server):
     async def main():
         c = await Client.open(server.url(PATH))
         m = await c.request({"action": "message", "message": "Hi"})
-        assert m == {"message": "interview_id is required", "type": "error", "error_code": "MISSING_FIELD"}, m
+        assert m == {"message": "interview_id is required", "type": "error", "error_code": "MISSING_FIELD",
+                     "details": {"field": "interview_id"}}, m
         await c.ping()
         await c.close()
     run(main())
@@ -221,7 +246,7 @@ def test_missing_message_keeps_present_required_fields(server):
         c = await Client.open(server.url(PATH))
         m = await c.request({"action": "message", "interview_id": "i-1", "other": "not required"})
         assert m == {"message": "message is required", "type": "error", "error_code": "MISSING_FIELD",
-                     "interview_id": "i-1"}, m
+                     "details": {"field": "message"}, "interview_id": "i-1"}, m
         await c.ping()
         await c.close()
     run(main())
@@ -231,7 +256,8 @@ def test_missing_both_reports_the_first_required(server):
     async def main():
         c = await Client.open(server.url(PATH))
         m = await c.request({"action": "message"})
-        assert m == {"message": "interview_id is required", "type": "error", "error_code": "MISSING_FIELD"}, m
+        assert m == {"message": "interview_id is required", "type": "error", "error_code": "MISSING_FIELD",
+                     "details": {"field": "interview_id"}}, m
         await c.close()
     run(main())
 
@@ -240,9 +266,10 @@ def test_error_echoes_request_id(server):
     async def main():
         c = await Client.open(server.url(PATH))
         m = await c.request({"action": "message", "message": "Hi", "request_id": "r-9"})
-        check_error(m, "MISSING_FIELD", "interview_id is required", {"request_id": "r-9"})
+        check_error(m, "MISSING_FIELD", "interview_id is required", {"request_id": "r-9"},
+                    details={"field": "interview_id"})
         m = await c.request({"action": "nope", "request_id": 12})
-        check_error(m, "UNKNOWN_TYPE", None, {"request_id": 12})
+        check_error(m, "UNKNOWN_TYPE", None, {"request_id": 12}, details={"route": "nope"})
         await c.close()
     run(main())
 
@@ -347,7 +374,8 @@ def test_publish_order(server):
 def test_unknown_action(server, action):
     async def main():
         c = await Client.open(server.url(PATH))
-        check_error(await c.request({"action": action, "message": "Hi", "interview_id": "i-1"}), "UNKNOWN_TYPE")
+        check_error(await c.request({"action": action, "message": "Hi", "interview_id": "i-1"}), "UNKNOWN_TYPE",
+                    details={"route": action})
         await c.ping()
         await c.close()
     run(main())
@@ -357,8 +385,7 @@ def test_missing_action(server):
     async def main():
         c = await Client.open(server.url(PATH))
         m = await c.request({"message": "Hi", "interview_id": "i-1"})
-        check_error(m, "MISSING_FIELD")
-        assert "action" in m["message"], m
+        check_error(m, "MISSING_FIELD", "action is required", details={"field": "action"})
         await c.ping()
         await c.close()
     run(main())
@@ -368,7 +395,8 @@ def test_missing_action(server):
 def test_action_not_a_string(server, value):
     async def main():
         c = await Client.open(server.url(PATH))
-        check_error(await c.request({"action": value, "message": "Hi", "interview_id": "i-1"}), "INVALID_FIELD")
+        check_error(await c.request({"action": value, "message": "Hi", "interview_id": "i-1"}), "INVALID_FIELD",
+                    details={"field": "action", "expected": "string"})
         await c.ping()
         await c.close()
     run(main())
@@ -385,7 +413,7 @@ def test_action_not_a_string(server, value):
 def test_bad_messages(server, text, code):
     async def main():
         c = await Client.open(server.url(PATH))
-        check_error(await c.request(text), code)
+        check_error(await c.request(text), code, details=offset_details(text) if code == "INVALID_JSON" else ABSENT)
         await c.ping()
         await c.close()
     run(main())
@@ -403,10 +431,14 @@ def test_binary_not_supported(server):
 def test_subscribe_errors(server):
     async def main():
         c = await Client.open(server.url(PATH))
-        check_error(await c.request({"action": "subscribe"}), "MISSING_FIELD")
-        check_error(await c.request({"action": "subscribe", "channels": ["bad channel"]}), "INVALID_CHANNEL")
-        check_error(await c.request({"action": "publish", "channel": "no spaces allowed", "data": {}}), "INVALID_CHANNEL")
-        check_error(await c.request({"action": "publish", "data": {}}), "MISSING_FIELD")
+        def channels_field(d):
+            assert d in ({"field": "channels"}, {"field": "channel"}), d
+        check_error(await c.request({"action": "subscribe"}), "MISSING_FIELD", details=channels_field)
+        check_error(await c.request({"action": "subscribe", "channels": ["bad channel"]}), "INVALID_CHANNEL",
+                    details={"channel": "bad channel"})
+        check_error(await c.request({"action": "publish", "channel": "no spaces allowed", "data": {}}),
+                    "INVALID_CHANNEL", details={"channel": "no spaces allowed"})
+        check_error(await c.request({"action": "publish", "data": {}}), "MISSING_FIELD", details={"field": "channel"})
         await c.ping()
         await c.close()
     run(main())
@@ -423,14 +455,31 @@ def test_custom_route_echo_with_required_fields(custom):
         assert m == {"question": "why?", "session": "s-1", "extra": 1, "type": "response"}, m
         m = await c.request({"action": "ask", "question": "why?"})
         assert m == {"message": "session is required", "type": "error", "error_code": "MISSING_FIELD",
-                     "question": "why?"}, m
+                     "details": {"field": "session"}, "question": "why?"}, m
         m = await c.request({"action": "ask", "session": "s-1"})
         assert m == {"message": "question is required", "type": "error", "error_code": "MISSING_FIELD",
-                     "session": "s-1"}, m
+                     "details": {"field": "question"}, "session": "s-1"}, m
         # a route without required fields
         assert await c.request({"action": "free"}) == {"type": "response"}
         # the default config's `message` route is not declared here
-        check_error(await c.request({"action": "message", "message": "Hi", "interview_id": "i-1"}), "UNKNOWN_TYPE")
+        check_error(await c.request({"action": "message", "message": "Hi", "interview_id": "i-1"}), "UNKNOWN_TYPE",
+                    details={"route": "message"})
+        await c.close()
+    run(main())
+
+
+def test_required_fields_named_like_the_error_shape_keys(custom):
+    # the error copies present required fields "except the shape's own keys
+    # message and type"; echo replaces `type` with "response"
+    async def main():
+        c = await Client.open(custom.url("/bot"))
+        m = await c.request({"action": "typed", "type": "mine"})
+        assert m == {"message": "note is required", "type": "error", "error_code": "MISSING_FIELD",
+                     "details": {"field": "note"}}, m
+        m = await c.request({"action": "typed", "note": "n"})
+        assert m == {"message": "type is required", "type": "error", "error_code": "MISSING_FIELD",
+                     "details": {"field": "type"}, "note": "n"}, m
+        assert await c.request({"action": "typed", "type": "mine", "note": "n"}) == {"type": "response", "note": "n"}
         await c.close()
     run(main())
 
@@ -461,9 +510,8 @@ def test_custom_route_key(custom):
         c = await Client.open(custom.url("/op"))
         check_pong(await c.request({"op": "heartbeat"}))
         check_pong(await c.request({"op": "ping"}))
-        check_error(await c.request({"op": "nope"}), "UNKNOWN_TYPE")
+        check_error(await c.request({"op": "nope"}), "UNKNOWN_TYPE", details={"route": "nope"})
         m = await c.request({"action": "ping"})  # `action` is just a field here
-        check_error(m, "MISSING_FIELD")
-        assert "op" in m["message"], m
+        check_error(m, "MISSING_FIELD", "op is required", details={"field": "op"})
         await c.close()
     run(main())

@@ -28,13 +28,14 @@ from conftest import T, run
 PATH = "/v1/ws"
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 PROBE = "probe-"
+ABSENT = object()
 
 
 def connect(url, **kw):
     kw.setdefault("max_size", 16 << 20)
     kw.setdefault("ping_interval", None)
     kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(5))
+    kw.setdefault("close_timeout", T(1))
     kw.setdefault("compression", None)
     return websockets.connect(url, **kw)
 
@@ -183,8 +184,16 @@ def check_forwarded(m: dict, sent: dict, room: str) -> None:
     check_timestamp(ts)
 
 
-def check_error(m: dict, code: str, message_id=None, rid=None) -> None:
+def check_error(m: dict, code: str, message_id=None, rid=None, details=ABSENT) -> None:
+    """An ERROR; `details` is the exact expected value, ABSENT for none (the
+    codes without details in the table), or a callable that checks it."""
     keys = {"type", "error", "error_code", "message_id", "timestamp"} | ({"request_id"} if rid is not None else set())
+    if callable(details):
+        details(m.get("details"))
+        keys |= {"details"} & set(m)
+    elif details is not ABSENT:
+        keys |= {"details"}
+        assert m.get("details") == details, m
     assert set(m) == keys, m
     assert m["type"] == "ERROR", m
     assert m["error_code"] == code, m
@@ -193,6 +202,16 @@ def check_error(m: dict, code: str, message_id=None, rid=None) -> None:
     if rid is not None:
         assert m["request_id"] == rid, m
     check_timestamp(m["timestamp"])
+
+
+def offset_details(text: str):
+    """INVALID_JSON: {"offset": N} when known, else no details."""
+    def check(d):
+        if d is None:
+            return
+        assert set(d) == {"offset"}, d
+        assert isinstance(d["offset"], int) and 0 <= d["offset"] <= len(text.encode()), d
+    return check
 
 
 def base(server) -> str:
@@ -429,7 +448,7 @@ def test_missing_id(server):
     async def main():
         a, b = await Room.join(base(server), room_name(), 2)
         m = await a.request({"type": "message", "content": "no id"})
-        check_error(m, "MISSING_FIELD", None)
+        check_error(m, "MISSING_FIELD", None, details={"field": "id"})
         assert m["error"] == "id is required", m
         await a.ping()
         await b.ping()  # not forwarded
@@ -442,7 +461,7 @@ def test_missing_type(server):
     async def main():
         a, b = await Room.join(base(server), room_name(), 2)
         m = await a.request({"id": "m-7", "content": "no type"})
-        check_error(m, "MISSING_FIELD", "m-7")
+        check_error(m, "MISSING_FIELD", "m-7", details={"field": "type"})
         assert "type" in m["error"], m
         await a.ping()
         await b.ping()
@@ -456,8 +475,7 @@ def test_id_not_a_string(server, bad_id):
     async def main():
         a = await Member.open(base(server), room_name())
         m = await a.request({"id": bad_id, "type": "message", "content": "x"})
-        assert m.get("type") == "ERROR" and m.get("error_code") == "INVALID_FIELD", m
-        assert set(m) == {"type", "error", "error_code", "message_id", "timestamp"}, m
+        check_error(m, "INVALID_FIELD", m.get("message_id"), details={"field": "id", "expected": "string"})
         assert m["message_id"] in (None, bad_id), m
         await a.ping()
         await a.close()
@@ -469,7 +487,7 @@ def test_id_not_a_string(server, bad_id):
 def test_bad_json(server, text):
     async def main():
         a = await Member.open(base(server), room_name())
-        check_error(await a.request(text), "INVALID_JSON", None)
+        check_error(await a.request(text), "INVALID_JSON", None, details=offset_details(text))
         await a.ping()
         await a.close()
     run(main())
@@ -488,10 +506,13 @@ def test_not_an_object(server, text):
 def test_unknown_type(server):
     async def main():
         a, b = await Room.join(base(server), room_name(), 2)
-        check_error(await a.request({"id": "u-1", "type": "subscribe", "content": "x"}), "UNKNOWN_TYPE", "u-1")
-        check_error(await a.request({"id": "u-2", "type": "MESSAGE"}), "UNKNOWN_TYPE", "u-2")
-        check_error(await a.request({"id": "u-3", "type": "ACK"}), "UNKNOWN_TYPE", "u-3")
-        check_error(await a.request({"id": "u-4", "type": "zz", "request_id": 9}), "UNKNOWN_TYPE", "u-4", 9)
+        check_error(await a.request({"id": "u-1", "type": "subscribe", "content": "x"}), "UNKNOWN_TYPE", "u-1",
+                    details={"route": "subscribe"})
+        check_error(await a.request({"id": "u-2", "type": "MESSAGE"}), "UNKNOWN_TYPE", "u-2",
+                    details={"route": "MESSAGE"})
+        check_error(await a.request({"id": "u-3", "type": "ACK"}), "UNKNOWN_TYPE", "u-3", details={"route": "ACK"})
+        check_error(await a.request({"id": "u-4", "type": "zz", "request_id": 9}), "UNKNOWN_TYPE", "u-4", 9,
+                    details={"route": "zz"})
         await a.ping()
         await b.ping()  # none of them was forwarded
         await a.close()
@@ -526,8 +547,10 @@ def test_error_request_id_echoed(server):
         check_error(await a.request({"id": "m-1", "type": "message", "request_id": "r-5"}), "NO_CHANNEL", "m-1", "r-5")
         await a.close()
         b = await Member.open(base(server), room_name())
-        check_error(await b.request({"type": "message", "request_id": 77}), "MISSING_FIELD", None, 77)
-        check_error(await b.request({"id": "e-1", "type": "nope", "request_id": "r-6"}), "UNKNOWN_TYPE", "e-1", "r-6")
+        check_error(await b.request({"type": "message", "request_id": 77}), "MISSING_FIELD", None, 77,
+                    details={"field": "id"})
+        check_error(await b.request({"id": "e-1", "type": "nope", "request_id": "r-6"}), "UNKNOWN_TYPE", "e-1", "r-6",
+                    details={"route": "nope"})
         await b.close()
     run(main())
 
@@ -537,7 +560,8 @@ def test_abuse_limit_closes_1008(server):
     async def main():
         a = await Member.open(base(server), room_name())
         for i in range(10):
-            check_error(await a.request({"type": "message", "content": i}), "MISSING_FIELD", None)
+            check_error(await a.request({"type": "message", "content": i}), "MISSING_FIELD", None,
+                        details={"field": "id"})
         await a.ping()
         await a.send({"type": "message"})
         before = []

@@ -47,6 +47,13 @@ protocol = "envelope"
 rate_limit_per_minute = 60
 rate_limit_burst = 5
 max_errors = 2
+
+[[endpoint]]
+path = "/envs"
+protocol = "envelope"
+max_envelope_bytes = 1000
+max_message_bytes = 100000
+max_subscriptions = 3
 """
 
 
@@ -58,7 +65,7 @@ def connect(url, **kw):
     kw.setdefault("max_size", 16 << 20)
     kw.setdefault("ping_interval", None)
     kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(5))
+    kw.setdefault("close_timeout", T(1))
     kw.setdefault("compression", None)
     return websockets.connect(url, **kw)
 
@@ -297,14 +304,22 @@ def test_request_id_echoed_as_sent(server, rid):
     run(main())
 
 
-def test_request_id_number_copied_textually(server):
-    # "copied as sent": a number is not re-formatted on the way back
+NUMBERS = ["12345678901234567890", "18446744073709551615", "-9223372036854775808", "9007199254740993",
+           "1.50", "-0", "1e3", "2.5E-3", "0.30000000000000004", "1e300", "-1.5e-300", "5e-324",
+           "1.7976931348623157e308", "100000000000000000000000000000.0"]
+
+
+@pytest.mark.parametrize("raw", NUMBERS)
+def test_request_id_number_comes_back_as_the_same_number(server, raw):
+    # "a number as the same number (1.50 comes back as 1.5)"
     async def main():
         c = await Client.open(server.url(PATH))
-        for raw in ("12345678901234567890", "1.50", "-0", "1e3", "2.5E-3"):
-            await c.send('{"type":"ping","request_id":' + raw + '}')
-            text = await c.recv_raw()
-            assert ('"request_id":' + raw) in text.replace(" ", ""), f"sent {raw}, got {text}"
+        await c.send('{"type":"ping","request_id":' + raw + '}')
+        m = await c.recv()
+        assert m["type"] == "pong", m
+        got, sent = m["request_id"], json.loads(raw)
+        assert isinstance(got, (int, float)) and not isinstance(got, bool), m
+        assert got == sent, f"sent {raw} ({sent!r}), got back {got!r}"
         await c.close()
     run(main())
 
@@ -720,6 +735,31 @@ def test_message_too_large(server):
     run(main())
 
 
+def test_configured_envelope_and_frame_limits(limits_server):
+    async def main():
+        c = await Client.open(limits_server.url("/envs"))
+        m = await c.request(_echo_of_size(1000))
+        assert m["type"] == "echo", m
+        check_error(await c.request(_echo_of_size(1001)), "MESSAGE_TOO_LARGE", None, {"limit": 1000})
+        check_error(await c.request(_echo_of_size(100_000)), "MESSAGE_TOO_LARGE", None, {"limit": 1000})
+        await c.ping()
+        # over max_message_bytes (the frame-level limit) is still close 1009
+        await c.send(_echo_of_size(100_001))
+        await expect_close(c.ws, 1009)
+    run(main())
+
+
+def test_configured_max_subscriptions(limits_server):
+    async def main():
+        c = await Client.open(limits_server.url("/envs"))
+        await c.subscribe(["a", "b", "c"], 1)
+        check_error(await c.request({"type": "subscribe", "data": {"channels": ["d"]}, "request_id": 2}),
+                    "TOO_MANY_SUBSCRIPTIONS", 2, {"limit": 3})
+        await c.subscribe(["c", "a"], 3)
+        await c.close()
+    run(main())
+
+
 def test_message_too_large_fragmented(server):
     async def main():
         c = await Client.open(server.url(PATH))
@@ -742,8 +782,10 @@ def test_binary_not_supported(server):
 
 
 BAD_CHANNELS = {
-    "empty": ("", False),
+    "empty": ("", True),  # vacuously printable ASCII of at most 256 bytes
     "too_long": ("a" * 129, True),
+    "printable_256": ("!" * 256, True),
+    "too_long_257": ("a" * 257, False),
     "space": ("bad channel", True),
     "bang": ("news!", True),
     "star": ("a*", True),
@@ -755,8 +797,9 @@ BAD_CHANNELS = {
     "tab": ("a\tb", False),
     "nul": ("a\x00b", False),
     "newline": ("line\n", False),
-    "non_ascii": ("café", None),
-    "emoji": ("🎉", None),
+    "non_ascii": ("café", False),
+    "emoji": ("🎉", False),
+    "del": ("a\x7fb", False),
 }
 
 
@@ -770,10 +813,11 @@ def test_invalid_channel(server, op, name, printable):
         else:
             msg = {"type": op, "data": {"channels": ["fine", name]}, "request_id": "c1"}
         det = check_error(await c.request(msg), "INVALID_CHANNEL", "c1")
+        # {"channel": ...} "when the name is printable ASCII of at most 256 bytes"
         if printable is True:
             assert det == {"channel": name}, det
-        elif printable is False and name:
-            assert "channel" not in det, det
+        elif printable is False:
+            assert det == {}, det
         else:
             assert set(det) <= {"channel"}, det
             if "channel" in det:
