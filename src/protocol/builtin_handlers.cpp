@@ -49,7 +49,7 @@ bool channel_list(MessageContext& c, std::vector<std::string_view>* out) {
     element single;
     if (c.protocol() == Protocol::action && find_field(c.env.root, "channel", &single)) {
       if (single.get_string().get(one) != simdjson::SUCCESS) {
-        c.error(ErrorCode::invalid_field, "channel must be a string", R"({"field":"channel","expected":"string"})");
+        c.error(ErrorCode::invalid_field, "channel must be a string", field_details("channel", "string"));
         return false;
       }
       if (!valid_channel(one)) {
@@ -59,24 +59,19 @@ bool channel_list(MessageContext& c, std::vector<std::string_view>* out) {
       out->push_back(one);
       return true;
     }
-    std::string details;
-    JsonOut(details).raw(R"({"field":)").str(path).raw("}");
-    c.error(ErrorCode::missing_field, path + " is required", details);
+    c.error(ErrorCode::missing_field, path + " is required", field_details(path));
     return false;
   }
   simdjson::dom::array arr;
   if (e.get_array().get(arr) != simdjson::SUCCESS || arr.size() == 0) {
-    std::string details;
-    JsonOut(details).raw(R"({"field":)").str(path).raw(R"(,"expected":"array"})");
-    c.error(ErrorCode::invalid_field, path + " must be a non-empty array of channel names", details);
+    c.error(ErrorCode::invalid_field, path + " must be a non-empty array of channel names",
+            field_details(path, "array"));
     return false;
   }
   for (element item : arr) {
     std::string_view name;
     if (item.get_string().get(name) != simdjson::SUCCESS) {
-      std::string details;
-      JsonOut(details).raw(R"({"field":)").str(path).raw(R"(,"expected":"string"})");
-      c.error(ErrorCode::invalid_field, path + " must hold strings", details);
+      c.error(ErrorCode::invalid_field, path + " must hold strings", field_details(path, "string"));
       return false;
     }
     if (!valid_channel(name)) {
@@ -178,12 +173,11 @@ class Publish final : public Handler {
     element e;
     std::string_view channel;
     if (!find_field(c.env.root, channel_path, &e)) {
-      c.error(ErrorCode::missing_field, channel_path + " is required", R"({"field":")" + channel_path + "\"}");
+      c.error(ErrorCode::missing_field, channel_path + " is required", field_details(channel_path));
       return;
     }
     if (e.get_string().get(channel) != simdjson::SUCCESS) {
-      c.error(ErrorCode::invalid_field, channel_path + " must be a string",
-              R"({"field":")" + channel_path + R"(","expected":"string"})");
+      c.error(ErrorCode::invalid_field, channel_path + " must be a string", field_details(channel_path, "string"));
       return;
     }
     if (!valid_channel(channel)) {
@@ -194,8 +188,7 @@ class Publish final : public Handler {
     const std::string type_path = arg_path(c, "type");
     if (c.protocol() == Protocol::envelope && find_field(c.env.root, type_path, &e) &&
         e.get_string().get(type) != simdjson::SUCCESS) {
-      c.error(ErrorCode::invalid_field, type_path + " must be a string",
-              R"({"field":")" + type_path + R"(","expected":"string"})");
+      c.error(ErrorCode::invalid_field, type_path + " must be a string", field_details(type_path, "string"));
       return;
     }
     std::string& data = c.gateway.scratch(1);
@@ -254,7 +247,7 @@ class Forward final : public Handler {
     element e;
     std::string_view id;
     if (c.env.root["id"].get(e) != simdjson::SUCCESS || e.get_string().get(id) != simdjson::SUCCESS) {
-      c.error(ErrorCode::invalid_field, "id must be a string", R"({"field":"id","expected":"string"})");
+      c.error(ErrorCode::invalid_field, "id must be a string", field_details("id", "string"));
       return;
     }
     const std::string_view channel = c.gateway.broker().first_subscription(c.slot);

@@ -1,5 +1,7 @@
 #include "protocol/envelope.hpp"
 
+#include "protocol/json_out.hpp"
+
 namespace ringcast::protocol {
 
 using simdjson::dom::element;
@@ -27,6 +29,15 @@ std::string_view json_kind(element e) {
     case element_type::NULL_VALUE: return "null";
   }
   return "value";
+}
+
+std::string field_details(std::string_view field, std::string_view expected) {
+  std::string out;
+  JsonOut j(out);
+  j.raw(R"({"field":)").str(field);
+  if (!expected.empty()) j.raw(R"(,"expected":)").str(expected);
+  j.raw("}");
+  return out;
 }
 
 bool find_field(simdjson::dom::object root, std::string_view path, element* out) {

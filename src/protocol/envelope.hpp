@@ -44,6 +44,10 @@ bool parse_envelope(simdjson::dom::parser& parser, const uint8_t* data, size_t l
 // A field by dotted path ("data.channels"); false if absent.
 bool find_field(simdjson::dom::object root, std::string_view path, simdjson::dom::element* out);
 
+// An error's details naming the field at fault: {"field":F} or
+// {"field":F,"expected":E}.
+std::string field_details(std::string_view field, std::string_view expected = {});
+
 // What kind of JSON value e is, as error messages say it.
 std::string_view json_kind(simdjson::dom::element e);
 

@@ -52,13 +52,7 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
   EnvelopeError err;
   const EnvelopeRules rules{route_keys_[s.endpoint], cfg.protocol == Protocol::envelope};
   if (!parse_envelope(parser_, message.data(), message.size(), rules, &env, &err)) {
-    std::string details;
-    if (!err.field.empty()) {
-      JsonOut j(details);
-      j.raw(R"({"field":)").str(err.field);
-      if (!err.expected.empty()) j.raw(R"(,"expected":)").str(err.expected);
-      j.raw("}");
-    }
+    const std::string details = err.field.empty() ? std::string() : field_details(err.field, err.expected);
     // The envelope is usable for request_id once the root parsed as an object.
     const bool have_root = err.code != ErrorCode::invalid_json && err.code != ErrorCode::invalid_message;
     send_error(r, slot, have_root ? &env : nullptr, nullptr, err.code, err.message, details);
@@ -84,9 +78,7 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
   for (const std::string& field : route->required) {
     simdjson::dom::element e;
     if (!find_field(env.root, field, &e)) {
-      std::string details;
-      JsonOut(details).raw(R"({"field":)").str(field).raw("}");
-      send_error(r, slot, &env, route, ErrorCode::missing_field, field + " is required", details);
+      send_error(r, slot, &env, route, ErrorCode::missing_field, field + " is required", field_details(field));
       return;
     }
   }
