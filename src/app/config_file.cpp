@@ -73,6 +73,19 @@ struct Reader {
     return true;
   }
 
+  // "field" or "field:kind", kind one of JSON's value kinds.
+  bool requirements(const std::string& key, const std::vector<std::string>& specs) {
+    for (const std::string& spec : specs) {
+      const size_t colon = spec.find(':');
+      if (colon == 0) return fail(key, "\"" + spec + "\": missing the field name");
+      if (colon == std::string::npos) continue;
+      const std::string kind = spec.substr(colon + 1);
+      if (kind != "string" && kind != "number" && kind != "boolean" && kind != "object" && kind != "array")
+        return fail(key, "\"" + spec + "\": the kind after ':' must be string, number, boolean, object or array");
+    }
+    return true;
+  }
+
   // [[endpoint.route]] tables: name, handler, required.
   bool routes(const toml::node& node, const std::string& key, std::vector<RouteConfig>& out) {
     const auto* arr = node.as_array();
@@ -87,7 +100,7 @@ struct Reader {
         bool ok = true;
         if (name == "name") ok = string(v, rkey + "name", rc.name);
         else if (name == "handler") ok = string(v, rkey + "handler", rc.handler);
-        else if (name == "required") ok = strings(v, rkey + "required", rc.required);
+        else if (name == "required") ok = strings(v, rkey + "required", rc.required) && requirements(rkey + "required", rc.required);
         else ok = fail(rkey + std::string(name), "unknown key");
         if (!ok) return false;
       }

@@ -71,7 +71,7 @@ protocol = "action"
 [[endpoint.route]]
 name = "message"
 handler = "echo"
-required = ["interview_id", "message"]
+required = ["interview_id:string", "message:string"]  # "field" or "field:kind"
 )toml";
 
 }  // namespace ringcast::app

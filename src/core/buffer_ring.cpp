@@ -2,11 +2,23 @@
 
 #include <liburing.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace ringcast::core {
+
+namespace {
+
+uint32_t ceil_pow2(uint32_t v) {
+  uint32_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+}  // namespace
 
 BufferRing::~BufferRing() {
   // No unregister: the ring goes first (Reactor's destructor) and takes the
@@ -20,14 +32,15 @@ int BufferRing::init(io_uring* ring, uint16_t group_id, uint32_t count, uint32_t
   group_id_ = group_id;
   count_ = count;
   buffer_bytes_ = buffer_bytes;
-  stride_ = (size_t(buffer_bytes) + kRecvPadding + 63) & ~size_t(63);
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  stride_ = (size_t(buffer_bytes) + kRecvPadding + page - 1) & ~(page - 1);
 
   ring_bytes_ = count * sizeof(io_uring_buf);
   void* r = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (r == MAP_FAILED) return -errno;
   br_ = static_cast<io_uring_buf_ring*>(r);
   // Buffers are mapped, not allocated: pages the kernel never fills are never
-  // resident, so a quiet reactor's RSS stays small.
+  // resident, and released ones stop being so.
   void* b = mmap(nullptr, size_t(count) * stride_, PROT_READ | PROT_WRITE,
                  MAP_ANONYMOUS | MAP_PRIVATE | MAP_NORESERVE, -1, 0);
   if (b == MAP_FAILED) return -errno;
@@ -41,22 +54,84 @@ int BufferRing::init(io_uring* ring, uint16_t group_id, uint32_t count, uint32_t
   int ret = io_uring_register_buf_ring(ring, &reg, 0);
   if (ret < 0) return ret;
   io_uring_buf_ring_init(br_);
-  const int mask = io_uring_buf_ring_mask(count);
-  for (uint32_t i = 0; i < count; ++i)
-    io_uring_buf_ring_add(br_, buffer(uint16_t(i)), buffer_bytes, uint16_t(i), mask, int(i));
-  io_uring_buf_ring_advance(br_, int(count));
+
+  // Everything starts on the stack, lowest id on top; publish() provides
+  // the first kMinTarget.
+  spare_.resize(count);
+  for (uint32_t i = 0; i < count; ++i) spare_[i] = uint16_t(count - 1 - i);
+  spare_size_ = count;
+  resident_.assign(count, 0);
+  scratch_.reserve(count);
+  target_ = std::min(kMinTarget, count);
+  low_water_ = spare_size_;
+  publish(0);
   return 0;
 }
 
 void BufferRing::recycle(uint16_t id) {
-  io_uring_buf_ring_add(br_, buffer(id), buffer_bytes_, id, io_uring_buf_ring_mask(count_), int(pending_));
-  ++pending_;
+  spare_[spare_size_++] = id;
+  --provided_;
+  ++used_;
 }
 
-void BufferRing::publish() {
-  if (pending_ == 0) return;
-  io_uring_buf_ring_advance(br_, int(pending_));
-  pending_ = 0;
+void BufferRing::publish(uint64_t now_ms) {
+  const uint32_t demand = used_ + short_;
+  if (demand > peak_) peak_ = demand;
+  // Grow at once: the next turn may be as busy, give it twice this one.
+  if (short_ != 0 || 2 * uint64_t(demand) > target_) {
+    target_ = std::max(target_, std::min(count_, ceil_pow2(2 * demand)));
+  }
+  used_ = 0;
+  short_ = 0;
+  if (now_ms - window_start_ms_ >= kWindowMs) end_window(now_ms);
+
+  const int mask = io_uring_buf_ring_mask(count_);
+  int added = 0;
+  while (provided_ < target_ && spare_size_ > 0) {
+    const uint16_t id = spare_[--spare_size_];
+    io_uring_buf_ring_add(br_, buffer(id), buffer_bytes_, id, mask, added++);
+    ++provided_;
+    if (!resident_[id]) {
+      resident_[id] = 1;
+      ++resident_count_;
+    }
+  }
+  if (spare_size_ < low_water_) low_water_ = spare_size_;
+  if (added) io_uring_buf_ring_advance(br_, added);
+}
+
+void BufferRing::end_window(uint64_t now_ms) {
+  // Shrink towards twice the window's busiest turn, by at most half per
+  // window, so a short lull between bursts does not starve the next one.
+  // Buffers above the target leave the ring as the kernel uses them.
+  const uint32_t want = std::max(std::min(kMinTarget, count_), ceil_pow2(2 * peak_));
+  if (want < target_) target_ = std::max(want, target_ / 2);
+  release_cold();
+  peak_ = 0;
+  low_water_ = spare_size_;
+  window_start_ms_ = now_ms;
+}
+
+void BufferRing::release_cold() {
+  // spare_[0, low_water_) were not taken off the stack for a whole window.
+  scratch_.clear();
+  for (uint32_t i = 0; i < low_water_; ++i) {
+    const uint16_t id = spare_[i];
+    if (resident_[id]) {
+      resident_[id] = 0;
+      scratch_.push_back(id);
+    }
+  }
+  if (scratch_.empty()) return;
+  resident_count_ -= uint32_t(scratch_.size());
+  // One madvise per run of neighbouring buffers.
+  std::sort(scratch_.begin(), scratch_.end());
+  size_t run = 0;
+  for (size_t i = 1; i <= scratch_.size(); ++i) {
+    if (i < scratch_.size() && scratch_[i] == scratch_[i - 1] + 1) continue;
+    madvise(buffer(scratch_[run]), (i - run) * stride_, MADV_DONTNEED);
+    run = i;
+  }
 }
 
 }  // namespace ringcast::core

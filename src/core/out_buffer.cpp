@@ -1,6 +1,7 @@
 #include "core/out_buffer.hpp"
 
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -23,7 +24,9 @@ OutBuffer*& next_free(OutBuffer* b) { return *reinterpret_cast<OutBuffer**>(b->d
 
 }  // namespace
 
+static thread_local unsigned dbg_alloc = 0, dbg_seg = 0;
 OutPool::~OutPool() {
+  fprintf(stderr, "DBG pool chunks allocated %u free %u segments %u\n", dbg_alloc, free_count_, dbg_seg);
   while (free_chunks_) {
     OutBuffer* n = next_free(free_chunks_);
     std::free(free_chunks_);
@@ -46,7 +49,7 @@ OutBuffer* OutPool::acquire(size_t min_bytes) {
     b->used = 0;
     return b;
   }
-  return allocate(kChunkBytes, true);
+  ++dbg_alloc; return allocate(kChunkBytes, true);
 }
 
 void OutPool::unref(OutBuffer* b) {
@@ -66,7 +69,7 @@ Segment* OutPool::segment() {
     free_segments_ = s->next;
     return s;
   }
-  return new (std::nothrow) Segment;
+  ++dbg_seg; return new (std::nothrow) Segment;
 }
 
 void OutPool::release(Segment* s) {

@@ -80,7 +80,7 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
       if ((f & kOpen) && !(f & (kRecvArmed | kPaused)) && wants) arm_recv(slot);
     }
     rearm_.clear();
-    buffers_.publish();
+    buffers_.publish(now_ms_);
 
     const uint64_t wait_ms = handler_->before_sleep(*this, timers_.ms_until_next(now_ms_, kMaxSleepMs));
     __kernel_timespec ts;
@@ -221,6 +221,8 @@ void Reactor::on_recv(uint32_t slot, int res, uint32_t cqe_flags) {
       handler_->on_data(*this, slot, std::span<uint8_t>(buffers_.buffer(bid), size_t(res)));
     }
     buffers_.recycle(bid);
+  } else if (res == -ENOBUFS) {
+    buffers_.note_shortage();
   }
   if (res == 0) {
     // The peer's FIN: it sent all it will, but may still read. What it sent

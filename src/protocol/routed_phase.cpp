@@ -75,11 +75,26 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
                details);
     return;
   }
-  for (const std::string& field : route->required) {
+  for (const std::string& spec : route->required) {
+    // "path" or "path:kind" (kind: string, number, boolean, object, array).
+    const size_t colon = spec.find(':');
+    const std::string_view field = std::string_view(spec).substr(0, colon);
     simdjson::dom::element e;
     if (!find_field(env.root, field, &e)) {
-      send_error(r, slot, &env, route, ErrorCode::missing_field, field + " is required", field_details(field));
+      send_error(r, slot, &env, route, ErrorCode::missing_field, std::string(field) + " is required",
+                 field_details(field));
       return;
+    }
+    if (colon != std::string::npos) {
+      const std::string_view kind = std::string_view(spec).substr(colon + 1);
+      if (json_kind(e) != kind) {
+        const bool vowel = kind == "object" || kind == "array";
+        send_error(r, slot, &env, route, ErrorCode::invalid_field,
+                   std::string(field) + " must be " + (vowel ? "an " : "a ") + std::string(kind) + ", not " +
+                       std::string(json_kind(e)),
+                   field_details(field, kind));
+        return;
+      }
     }
   }
   MessageContext ctx(*this, r, slot, env, *route,
@@ -192,7 +207,8 @@ void Gateway::send_error(core::Reactor& r, uint32_t slot, const Envelope* env, c
       if (!details_json.empty()) j.raw(R"(,"details":)").raw(details_json);
       // Seed 004 answers errors with the request's identifying fields.
       if (env && route) {
-        for (const std::string& f : route->required) {
+        for (const std::string& spec : route->required) {
+          const std::string f = spec.substr(0, spec.find(':'));
           simdjson::dom::element e;
           // (Not the shape's own keys, whatever a route requires.)
           if (f == "message" || f == "type" || f == "error_code" || f == "details" || f == "request_id") continue;

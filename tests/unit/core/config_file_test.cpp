@@ -98,7 +98,7 @@ TEST(DefaultConfig, ParsesToTheDocumentedDefaults) {
   ASSERT_EQ(act.routes.size(), 1u);
   EXPECT_EQ(act.routes[0].name, "message");
   EXPECT_EQ(act.routes[0].handler, "echo");
-  EXPECT_EQ(act.routes[0].required, (std::vector<std::string>{"interview_id", "message"}));
+  EXPECT_EQ(act.routes[0].required, (std::vector<std::string>{"interview_id:string", "message:string"}));
 }
 
 TEST(DefaultConfig, AgreesWithTheStructDefaults) {
@@ -409,6 +409,10 @@ TEST(ConfigFile, RoutedEndpointErrors) {
             "test.toml: endpoint[0].route[0].handler: missing");
   EXPECT_EQ(error_of("[[endpoint]]\npath = \"/a\"\n[[endpoint.route]]\nname = \"x\"\nhandler = \"echo\"\nwhen = 1\n"),
             "test.toml: endpoint[0].route[0].when: unknown key");
+  EXPECT_EQ(error_of("[[endpoint]]\npath = \"/a\"\n[[endpoint.route]]\nname = \"x\"\nhandler = \"echo\"\n"
+                     "required = [\"id:text\"]\n"),
+            "test.toml: endpoint[0].route[0].required: \"id:text\": the kind after ':' must be string, number, "
+            "boolean, object or array");
   EXPECT_EQ(server_error("mesh_queue_depth = 1000"), "test.toml: server.mesh_queue_depth: must be a power of two");
   EXPECT_EQ(server_error("shutdown_reason = \"\""),
             "test.toml: server.shutdown_reason: expected 1 to 64 of A-Z a-z 0-9 _ - .");
