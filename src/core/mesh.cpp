@@ -57,6 +57,7 @@ void MeshPort::flush() {
   if (spilled_ != 0) {
     for (uint32_t to = 0; to < spill_.size(); ++to) {
       std::deque<MeshMessage>& spill = spill_[to];
+      if (spill.empty()) continue;  // (and there is no queue to ourselves)
       SpscQueue<MeshMessage>& q = mesh_.queue(self_, to);
       while (!spill.empty() && q.try_push(spill.front())) {
         spill.pop_front();

@@ -1,22 +1,22 @@
 #include "core/out_buffer.hpp"
 
 #include <cstdlib>
-#include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <new>
 
 namespace ringcast::core {
 
 namespace {
 
-OutBuffer* allocate(size_t capacity, bool pooled) {
+OutBuffer* allocate(size_t capacity, uint32_t pooled) {
   void* mem = std::malloc(sizeof(OutBuffer) + capacity);
   if (!mem) return nullptr;
   auto* b = static_cast<OutBuffer*>(mem);
   b->refs = 1;
   b->capacity = uint32_t(capacity);
   b->used = 0;
-  b->pooled = pooled ? 1 : 0;
+  b->pooled = pooled;
   return b;
 }
 
@@ -24,13 +24,13 @@ OutBuffer*& next_free(OutBuffer* b) { return *reinterpret_cast<OutBuffer**>(b->d
 
 }  // namespace
 
-static thread_local unsigned dbg_alloc = 0, dbg_seg = 0;
 OutPool::~OutPool() {
-  fprintf(stderr, "DBG pool chunks allocated %u free %u segments %u\n", dbg_alloc, free_count_, dbg_seg);
-  while (free_chunks_) {
-    OutBuffer* n = next_free(free_chunks_);
-    std::free(free_chunks_);
-    free_chunks_ = n;
+  for (FreeList* l : {&chunks_, &small_}) {
+    while (l->top) {
+      OutBuffer* n = next_free(l->top);
+      std::free(l->top);
+      l->top = n;
+    }
   }
   while (free_segments_) {
     Segment* n = free_segments_->next;
@@ -39,28 +39,60 @@ OutPool::~OutPool() {
   }
 }
 
+OutBuffer* OutPool::pop(FreeList& l) {
+  OutBuffer* b = l.top;
+  l.top = next_free(b);
+  if (--l.count < l.low) l.low = l.count;
+  b->refs = 1;
+  b->used = 0;
+  return b;
+}
+
 OutBuffer* OutPool::acquire(size_t min_bytes) {
-  if (min_bytes > kChunkBytes) return allocate(min_bytes, false);
-  if (free_chunks_) {
-    OutBuffer* b = free_chunks_;
-    free_chunks_ = next_free(b);
-    --free_count_;
-    b->refs = 1;
-    b->used = 0;
-    return b;
-  }
-  ++dbg_alloc; return allocate(kChunkBytes, true);
+  if (min_bytes > kChunkBytes) return allocate(min_bytes, 0);
+  if (chunks_.top) return pop(chunks_);
+  return allocate(kChunkBytes, 1);
+}
+
+OutBuffer* OutPool::acquire_small() {
+  if (small_.top) return pop(small_);
+  return allocate(kSmallChunkBytes, 2);
 }
 
 void OutPool::unref(OutBuffer* b) {
   if (--b->refs != 0) return;
-  if (b->pooled && free_count_ < kMaxFreeChunks) {
-    next_free(b) = free_chunks_;
-    free_chunks_ = b;
-    ++free_count_;
+  FreeList* l = b->pooled == 1 ? &chunks_ : b->pooled == 2 ? &small_ : nullptr;
+  if (l && l->count < kMaxFreeChunks) {
+    next_free(b) = l->top;
+    l->top = b;
+    ++l->count;
     return;
   }
   std::free(b);
+}
+
+void OutPool::trim(uint64_t now_ms) {
+  if (now_ms - window_start_ms_ < kTrimWindowMs) return;
+  window_start_ms_ = now_ms;
+  trim(chunks_);
+  trim(small_);
+}
+
+void OutPool::trim(FreeList& l) {
+  // The list is a stack: its bottom `low` chunks were not taken all window.
+  if (l.low != 0) {
+    OutBuffer** link = &l.top;
+    for (uint32_t i = l.low; i < l.count; ++i) link = &next_free(*link);
+    OutBuffer* b = *link;
+    *link = nullptr;
+    while (b) {
+      OutBuffer* n = next_free(b);
+      std::free(b);
+      b = n;
+    }
+    l.count -= l.low;
+  }
+  l.low = l.count;
 }
 
 Segment* OutPool::segment() {
@@ -69,7 +101,7 @@ Segment* OutPool::segment() {
     free_segments_ = s->next;
     return s;
   }
-  ++dbg_seg; return new (std::nothrow) Segment;
+  return new (std::nothrow) Segment;
 }
 
 void OutPool::release(Segment* s) {
@@ -85,7 +117,7 @@ uint8_t* OutQueue::reserve(OutPool& pool, size_t n) {
       tail_->buf->capacity - tail_->buf->used >= n) {
     return tail_->buf->data() + tail_->buf->used;
   }
-  OutBuffer* b = pool.acquire(n);
+  OutBuffer* b = !head_ && n <= OutPool::kSmallChunkBytes ? pool.acquire_small() : pool.acquire(n);
   if (!b) return nullptr;
   Segment* s = pool.segment();
   if (!s) {

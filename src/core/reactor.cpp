@@ -81,6 +81,7 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
     }
     rearm_.clear();
     buffers_.publish(now_ms_);
+    pool_.trim(now_ms_);
 
     const uint64_t wait_ms = handler_->before_sleep(*this, timers_.ms_until_next(now_ms_, kMaxSleepMs));
     __kernel_timespec ts;

@@ -1,6 +1,7 @@
 #include "pubsub/broker.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 
@@ -30,6 +31,7 @@ Broker::~Broker() {
 }
 
 bool Broker::subscribe(uint32_t slot, std::string_view topic, uint64_t* wait_seq) {
+  assert(delivering_ == 0 && "a delivery sink must not change subscriptions");
   *wait_seq = 0;
   if (subscribed(slot, topic)) return true;
   bool first = false;
@@ -50,14 +52,14 @@ bool Broker::subscribe(uint32_t slot, std::string_view topic, uint64_t* wait_seq
 }
 
 void Broker::unsubscribe(uint32_t slot, std::string_view topic) {
+  assert(delivering_ == 0 && "a delivery sink must not change subscriptions");
   auto it = by_slot_.find(slot);
   if (it == by_slot_.end()) return;
   std::vector<Topic*>& list = it->second;
   auto pos = std::find_if(list.begin(), list.end(), [&](Topic* t) { return t->name == topic; });
   if (pos == list.end()) return;
   Topic* t = *pos;
-  *pos = list.back();
-  list.pop_back();
+  list.erase(pos);  // keeps the order: the first is the room of a channel connection
   if (list.empty()) by_slot_.erase(it);
   const std::string name = t->name;  // t may be freed below
   if (table_.remove_local(t, slot) && port_) announce(name, false, 0);
