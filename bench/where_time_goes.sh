@@ -8,6 +8,8 @@
 #
 #   bench/where_time_goes.sh [BUILD_DIR] [MESSAGES] [ringcast-load echo options]
 #   bench/where_time_goes.sh build 400000 --connections 100 --size 16 --inflight 16
+# --fair-sched=yes: without it the reactor thread, blocked in io_uring_enter,
+# can keep valgrind's thread lock and starve the main thread at start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -15,9 +17,9 @@ messages=${2:-400000}
 shift 2 || true
 [ $# -gt 0 ] || set -- --connections 100 --size 16 --inflight 16
 out=$(mktemp -d)
-trap 'kill -9 "$vg" 2>/dev/null || true; rm -rf "$out"' EXIT
+trap 'kill -9 "$vg" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$out"' EXIT
 
-valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$build/ringcast" --listen 127.0.0.1:0 --threads 1 \
+valgrind --tool=callgrind --fair-sched=yes --instr-atstart=no --callgrind-out-file="$out/cg" "$build/ringcast" --listen 127.0.0.1:0 --threads 1 \
   2>"$out/err" &
 vg=$!
 for _ in $(seq 900); do  # valgrind starts slowly
@@ -26,11 +28,11 @@ for _ in $(seq 900); do  # valgrind starts slowly
   sleep 0.1
 done
 [ -n "$port" ] || { cat "$out/err" >&2; exit 1; }
-callgrind_control -z "$vg" >/dev/null  # count only the run below, not start-up
+callgrind_control -i on "$vg" >/dev/null  # count only the run below, not start-up
 "$build/tools/load/ringcast-load" echo --url "ws://127.0.0.1:$port/echo" --messages "$messages" \
   --duration 300 --quiet "$@" | grep -E 'messages |messages_per_s|p50|p99 '
 callgrind_control -d "$vg" >/dev/null
-sleep 1
+sleep 2
 profile=$(ls "$out"/cg.* | tail -n 1)
 total=$(callgrind_annotate "$profile" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "user-space instructions per echoed message: $((total / messages)) (total $total for $messages)"
