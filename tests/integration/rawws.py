@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import select
 import socket
@@ -174,11 +175,23 @@ def replace(headers, name: str, value: str) -> list:
 # --------------------------------------------------------------------------
 
 class RawConn:
-    def __init__(self, host: str, port: int, timeout: float = 10.0):
+    def __init__(self, host: str, port: int, timeout: float = 10.0, *, rcvbuf: int | None = None):
+        """`rcvbuf`: SO_RCVBUF, set before connecting so that the TCP window
+        stays that small (a reader that cannot absorb a flood)."""
         self.host = host
         self.port = port
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if rcvbuf is None:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                self.sock.settimeout(timeout)
+                self.sock.connect((host, port))
+            except BaseException:
+                self.sock.close()
+                raise
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
         self.inflater = None  # set when permessage-deflate was negotiated
@@ -359,6 +372,12 @@ class RawConn:
             data.decode("utf-8")  # a server must never send invalid UTF-8
         return first.opcode, data
 
+    def read_json(self, timeout: float | None = None):
+        """Read one whole text message and parse it as JSON."""
+        op, data = self.read_message(timeout)
+        assert op == OP_TEXT, (op, data[:100])
+        return json.loads(data)
+
     def expect_close(self, timeout: float | None = None, *, allow_data: bool = False) -> Frame:
         """Read frames until a close frame; returns it.  By default nothing but
         pings/pongs may come first."""
@@ -416,8 +435,9 @@ class RawConn:
         self.close()
 
 
-def open_ws(host: str, port: int, path: str = "/echo", timeout: float = 10.0, **kw) -> RawConn:
-    c = RawConn(host, port, timeout)
+def open_ws(host: str, port: int, path: str = "/echo", timeout: float = 10.0, *, rcvbuf: int | None = None,
+            **kw) -> RawConn:
+    c = RawConn(host, port, timeout, rcvbuf=rcvbuf)
     try:
         c.handshake(path, **kw)
     except BaseException:

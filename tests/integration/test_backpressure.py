@@ -13,87 +13,38 @@ fast subscriber, so only the slow one ever has a queue."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import re
-import socket
 import time
-import uuid
 
 import pytest
-import websockets
 
 import rawws
+import wsutil
 from conftest import T, run
+from wsutil import check_timestamp, config, dumps, endpoint, recv_json, uniq
 
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 PAD = "x" * 1000
 N = 6000  # ~6.5 MB through a 64 KiB output limit and a 4 KiB receive window
 WINDOW = 16
+TS_SLACK_S = 30.0  # a message read long after it was queued is still checked against the clock
 
-CONFIG = """
-[[endpoint]]
-path = "/bp"
-protocol = "envelope"
-rate_limit_per_minute = 0
-max_output_bytes = 65536
-slow_consumer = "close"
-idle_ping_ms = 0
-
-[[endpoint]]
-path = "/bpdrop"
-protocol = "envelope"
-rate_limit_per_minute = 0
-max_output_bytes = 65536
-slow_consumer = "drop"
-idle_ping_ms = 0
-"""
+CONFIG = config(
+    endpoint("/bp", "envelope", rate_limit_per_minute=0, max_output_bytes=65536, slow_consumer="close",
+             idle_ping_ms=0),
+    endpoint("/bpdrop", "envelope", rate_limit_per_minute=0, max_output_bytes=65536, slow_consumer="drop",
+             idle_ping_ms=0),
+)
 
 
-def dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+def connect(url):
+    # a deep receive queue: python-websockets must not stop reading a fast
+    # subscriber's socket (and so make it slow) while its checks catch up
+    return wsutil.connect(url, max_queue=4096)
 
 
-def check_timestamp(ts, slack_s: float = 30.0):
-    assert isinstance(ts, str) and TS_RE.match(ts), f"timestamp {ts!r} is not ISO 8601 UTC with milliseconds"
-    t = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-    delta = abs((dt.datetime.now(dt.timezone.utc) - t).total_seconds())
-    assert delta < slack_s * max(1.0, T(1)), f"timestamp {ts} is {delta:.1f}s away from now"
-
-
-def connect(url, **kw):
-    kw.setdefault("max_size", 16 << 20)
-    kw.setdefault("ping_interval", None)
-    kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(1))
-    kw.setdefault("compression", None)
-    kw.setdefault("max_queue", 4096)
-    return websockets.connect(url, **kw)
-
-
-class SlowConn(rawws.RawConn):
-    """A RawConn whose receive buffer is set small before connecting."""
-
-    def __init__(self, host: str, port: int, timeout: float, rcvbuf: int = 4096):
-        self.host, self.port, self.timeout = host, port, timeout
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        s.settimeout(timeout)
-        s.connect((host, port))
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = s
-        self.buf = bytearray()
-        self.inflater = None
-
-    def read_json(self, timeout: float) -> dict:
-        op, data = self.read_message(timeout)
-        assert op == rawws.OP_TEXT, (op, data[:100])
-        return json.loads(data)
-
-
-def slow_subscriber(srv, path: str, channel: str) -> SlowConn:
-    c = SlowConn(srv.host, srv.port, T(10))
-    c.handshake(path)
+def slow_subscriber(srv, path: str, channel: str) -> rawws.RawConn:
+    """Subscribed to `channel` on a socket whose receive buffer is 4 KiB."""
+    c = rawws.open_ws(srv.host, srv.port, path, T(10), rcvbuf=4096)
     g = c.read_json(T(5))
     assert g["type"] == "connected", g
     c.send_text(dumps({"type": "subscribe", "data": {"channels": [channel]}, "request_id": "slow"}))
@@ -114,9 +65,9 @@ class Fast:
     @classmethod
     async def open(cls, url: str, channel: str) -> "Fast":
         ws = await connect(url)
-        assert json.loads(await asyncio.wait_for(ws.recv(), T(5)))["type"] == "connected"
+        assert (await recv_json(ws))["type"] == "connected"
         await ws.send(dumps({"type": "subscribe", "data": {"channels": [channel]}, "request_id": "fast"}))
-        m = json.loads(await asyncio.wait_for(ws.recv(), T(5)))
+        m = await recv_json(ws)
         assert m["type"] == "subscribed", m
         f = cls(ws, channel)
         f.task = asyncio.ensure_future(f._read())
@@ -124,7 +75,7 @@ class Fast:
 
     async def _read(self):
         while True:
-            m = json.loads(await self.ws.recv())
+            m = await recv_json(self.ws, None)  # cancelled when done
             assert m["type"] == "message" and m["channel"] == self.channel, m
             assert m["data"] == {"seq": self.count, "pad": PAD}, \
                 f"fast subscriber: expected seq {self.count}, got {str(m)[:200]}"
@@ -151,7 +102,7 @@ async def flood(url: str, channel: str, fast, first: int, count: int):
     the fast subscriber(s) (a Fast or a list of them) have the previous one."""
     fasts = fast if isinstance(fast, list) else [fast]
     async with connect(url) as ws:
-        assert json.loads(await asyncio.wait_for(ws.recv(), T(5)))["type"] == "connected"
+        assert (await recv_json(ws))["type"] == "connected"
         for base in range(first, first + count, WINDOW):
             seqs = range(base, min(base + WINDOW, first + count))
             for s in seqs:
@@ -159,7 +110,7 @@ async def flood(url: str, channel: str, fast, first: int, count: int):
                                                                   "data": {"seq": s, "pad": PAD}},
                                      "request_id": s}))
             for s in seqs:
-                m = json.loads(await asyncio.wait_for(ws.recv(), T(10)))
+                m = await recv_json(ws, 10)
                 assert m["type"] == "published" and m["request_id"] == s, m
             for f in fasts:
                 await f.reach(seqs[-1] + 1, T(20))
@@ -172,7 +123,7 @@ def bp_server(server_factory):
 
 def test_slow_consumer_is_closed_1008(bp_server):
     srv = bp_server
-    ch = "bp-" + uuid.uuid4().hex[:8]
+    ch = uniq("bp")
     slow = slow_subscriber(srv, "/bp", ch)
 
     async def main():
@@ -224,7 +175,7 @@ def test_slow_consumer_is_closed_1008(bp_server):
 def test_slow_consumer_close_spares_the_publisher_and_others(bp_server):
     """After the slow one is cut, the channel keeps working for everyone else."""
     srv = bp_server
-    ch = "bp2-" + uuid.uuid4().hex[:8]
+    ch = uniq("bp2")
     slows = [slow_subscriber(srv, "/bp", ch) for _ in range(3)]
 
     async def main():
@@ -256,7 +207,7 @@ def test_slow_consumer_close_spares_the_publisher_and_others(bp_server):
 
 def test_slow_consumer_drop_reports_messages_dropped(bp_server):
     srv = bp_server
-    ch = "drop-" + uuid.uuid4().hex[:8]
+    ch = uniq("drop")
     slow = slow_subscriber(srv, "/bpdrop", ch)
     state = {}
 
@@ -295,7 +246,7 @@ def test_slow_consumer_drop_reports_messages_dropped(bp_server):
                 assert m["type"] == "error", str(m)[:300]
                 assert set(m) in ({"type", "data", "timestamp"}, {"type", "data", "request_id", "timestamp"}), m
                 assert m.get("request_id") is None, m
-                check_timestamp(m["timestamp"])
+                check_timestamp(m["timestamp"], TS_SLACK_S)
                 d = m["data"]
                 assert set(d) == {"error_code", "message", "details"} and d["error_code"] == "MESSAGES_DROPPED", m
                 assert set(d["details"]) == {"dropped"}, m

@@ -5,17 +5,15 @@ subscribers on both reactors, and the built-in routes still work beside it."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import subprocess
-from pathlib import Path
 
 import pytest
-import websockets
 
 from conftest import REPO, T, run
+from wsutil import JsonClient
 
 LISTEN_RE = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
 
@@ -38,29 +36,26 @@ def quote_server():
 
 def test_custom_handler_replies_errors_and_publishes(quote_server):
     async def main():
-        subs = [await websockets.connect(quote_server) for _ in range(6)]  # spread over both reactors
+        subs = [await JsonClient.open(quote_server) for _ in range(6)]  # spread over both reactors
         for i, s in enumerate(subs):
-            await s.send(json.dumps({"action": "subscribe", "channel": "quotes.ACME", "request_id": i}))
-            assert json.loads(await s.recv()) == {"channels": ["quotes.ACME"], "type": "subscribed",
-                                                  "request_id": i}
-        async with websockets.connect(quote_server) as c:
-            await c.send(json.dumps({"action": "quote", "symbol": "ACME"}))
-            reply = json.loads(await c.recv())
-            assert reply["type"] == "quote" and reply["symbol"] == "ACME", reply
-            assert isinstance(reply["price_cents"], int)
-            for s in subs:
-                m = json.loads(await s.recv())
-                assert m["type"] == "quote" and m["channel"] == "quotes.ACME", m
-                assert m["data"] == {"symbol": "ACME", "price_cents": reply["price_cents"]}, m
-            # the handler's own error code, in the profile's shape
-            await c.send(json.dumps({"action": "quote", "symbol": "acme!", "request_id": "r9"}))
-            assert json.loads(await c.recv()) == {
-                "message": "symbol must be a string of 1 to 8 letters", "type": "error",
-                "error_code": "BAD_SYMBOL", "symbol": "acme!", "request_id": "r9"}
-            # the route's required field is checked before the handler runs
-            await c.send(json.dumps({"action": "quote"}))
-            m = json.loads(await c.recv())
-            assert m["error_code"] == "MISSING_FIELD" and m["details"] == {"field": "symbol"}, m
+            assert await s.request({"action": "subscribe", "channel": "quotes.ACME", "request_id": i}) == \
+                {"channels": ["quotes.ACME"], "type": "subscribed", "request_id": i}
+        c = await JsonClient.open(quote_server)
+        reply = await c.request({"action": "quote", "symbol": "ACME"})
+        assert reply["type"] == "quote" and reply["symbol"] == "ACME", reply
+        assert isinstance(reply["price_cents"], int)
+        for s in subs:
+            m = await s.recv()
+            assert m["type"] == "quote" and m["channel"] == "quotes.ACME", m
+            assert m["data"] == {"symbol": "ACME", "price_cents": reply["price_cents"]}, m
+        # the handler's own error code, in the profile's shape
+        assert await c.request({"action": "quote", "symbol": "acme!", "request_id": "r9"}) == {
+            "message": "symbol must be a string of 1 to 8 letters", "type": "error",
+            "error_code": "BAD_SYMBOL", "symbol": "acme!", "request_id": "r9"}
+        # the route's required field is checked before the handler runs
+        m = await c.request({"action": "quote"})
+        assert m["error_code"] == "MISSING_FIELD" and m["details"] == {"field": "symbol"}, m
+        await c.close()
         for s in subs:
             await s.close()
     run(main(), 30)

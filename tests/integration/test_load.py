@@ -11,9 +11,9 @@ import socket
 import threading
 import time
 
-import websockets
-
+import rawws
 from conftest import T, run
+from wsutil import config, connect, endpoint
 
 
 def _raise_nofile():
@@ -46,8 +46,7 @@ def test_1000_connections_x_100_messages(server_factory):
         async def client(c):
             nonlocal opened
             async with gate:
-                ws = await websockets.connect(url, ping_interval=None, compression=None,
-                                              open_timeout=T(30), close_timeout=T(10))
+                ws = await connect(url, open_timeout=T(30), close_timeout=T(10))
             try:
                 opened += 1
                 if opened == n_conns:
@@ -78,14 +77,8 @@ def test_1000_connections_x_100_messages(server_factory):
 
 def test_slowloris_is_cut_at_handshake_deadline(server_factory):
     timeout_s = 1.5
-    srv = server_factory(threads=2, config=f"""
-[server]
-handshake_timeout_ms = {int(timeout_s * 1000)}
-
-[[endpoint]]
-path = "/echo"
-protocol = "echo"
-""")
+    srv = server_factory(threads=2, config=config(endpoint("/echo", "echo"),
+                                                  server={"handshake_timeout_ms": int(timeout_s * 1000)}))
     n_partial, n_dribble = 200, 40
     t0 = time.monotonic()
     partial = []
@@ -116,7 +109,7 @@ protocol = "echo"
 
     # meanwhile a real client connects and is served normally
     async def normal():
-        async with websockets.connect(srv.url("/echo"), ping_interval=None, open_timeout=T(5)) as ws:
+        async with connect(srv.url("/echo"), open_timeout=T(5)) as ws:
             for i in range(20):
                 await ws.send(f"normal {i}")
                 assert await asyncio.wait_for(ws.recv(), T(5)) == f"normal {i}"
@@ -171,7 +164,6 @@ def test_many_connect_disconnect_cycles(server_factory):
     abrupt TCP close mid-message, close mid-handshake) leave the server
     healthy and serving."""
     srv = server_factory(threads=2)
-    import rawws
 
     errors = []
 
@@ -219,7 +211,6 @@ def test_slow_reader_gets_everything_in_order(server_factory):
     (or pushes back) and, once the client reads, every echo arrives intact
     and in order."""
     srv = server_factory(threads=2)
-    import rawws
     n, size = 512, 32 * 1024  # 16 MiB each way
     with rawws.open_ws(srv.host, srv.port, "/echo", timeout=T(30)) as c:
         got = []
@@ -247,15 +238,7 @@ def test_slow_reader_gets_everything_in_order(server_factory):
 
 
 def test_max_connections_is_enforced_and_recovers(server_factory):
-    srv = server_factory(threads=1, config="""
-[server]
-max_connections = 5
-
-[[endpoint]]
-path = "/echo"
-protocol = "echo"
-""")
-    import rawws
+    srv = server_factory(threads=1, config=config(endpoint("/echo", "echo"), server={"max_connections": 5}))
     conns = [rawws.open_ws(srv.host, srv.port, "/echo", timeout=T(5)) for _ in range(5)]
     try:
         # the sixth is refused with a clear HTTP answer (ARCHITECTURE.md:

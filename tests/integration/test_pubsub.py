@@ -11,54 +11,27 @@ overhead would take minutes.  Publishers and churners use python-websockets."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import datetime as dt
 import json
-import os
 import random
-import re
 import socket
 import struct
 import time
-import uuid
 
-import websockets
 from websockets.exceptions import ConnectionClosed
 
 import rawws
 from conftest import T, run
+from wsutil import SESSION_RE, check_timestamp, config, connect, dumps, endpoint, recv_json, uniq
 
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-SESSION_RE = re.compile(r"^[0-9a-fA-F]{16}$")
+CONFIG = config(endpoint(
+    "/ps", "envelope",
+    rate_limit_per_minute=0,      # publishers send 10,000 messages each
+    max_output_bytes=67108864,    # python readers lag; pacing keeps them within ~1 MB anyway
+    idle_ping_ms=0))
 
-CONFIG = """
-[[endpoint]]
-path = "/ps"
-protocol = "envelope"
-rate_limit_per_minute = 0      # publishers send 10,000 messages each
-max_output_bytes = 67108864    # python readers lag; pacing keeps them within ~1 MB anyway
-idle_ping_ms = 0
-"""
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def check_timestamp(ts, slack_s: float = 30.0):
-    assert isinstance(ts, str) and TS_RE.match(ts), f"timestamp {ts!r} is not ISO 8601 UTC with milliseconds"
-    t = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-    delta = abs((dt.datetime.now(dt.timezone.utc) - t).total_seconds())
-    assert delta < slack_s * max(1.0, T(1)), f"timestamp {ts} is {delta:.1f}s away from now"
-
-
-def connect(url, **kw):
-    kw.setdefault("max_size", 16 << 20)
-    kw.setdefault("ping_interval", None)
-    kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(1))
-    kw.setdefault("compression", None)
-    return websockets.connect(url, **kw)
+# deliveries are checked against the clock with this much slack: under load
+# a message may sit in a queue for a while
+TS_SLACK_S = 30.0
 
 
 # --------------------------------------------------------------------------
@@ -78,7 +51,7 @@ class RawSub(asyncio.Protocol):
         self.expect = expect
         self.next = {p: 0 for p in expect}
         self.total = 0
-        self.key = base64.b64encode(os.urandom(16)).decode()
+        self.key = rawws.new_key()
         self.buf = bytearray()
         self.http_done = False
         self.transport = None
@@ -107,9 +80,8 @@ class RawSub(asyncio.Protocol):
         self.transport = transport
         sock = transport.get_extra_info("socket")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        req = (f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {self.key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        transport.write(req.encode())
+        transport.write(rawws.build_request("GET", self.path,
+                                            rawws.upgrade_headers(f"{self.host}:{self.port}", self.key)))
 
     def connection_lost(self, exc):
         if not self.greeted.done():
@@ -231,7 +203,7 @@ class RawSub(asyncio.Protocol):
             self.total += 1
             if self.total == 1 or (self.total & 0x3FFF) == 0:
                 assert set(m) == {"type", "data", "channel", "timestamp"}, m
-                check_timestamp(m["timestamp"])
+                check_timestamp(m["timestamp"], TS_SLACK_S)
             if all(self.next[q] >= c for q, c in self.expect.items()) and not self.done.done():
                 assert all(self.next[q] == c for q, c in self.expect.items()), self.next
                 self.done.set_result(True)
@@ -286,12 +258,12 @@ async def publisher(url, p: int, channel: str, n: int, subs, window: int, stats:
     """Pipelines n publishes (reading the `published` replies concurrently),
     staying at most `window` messages ahead of the slowest subscriber."""
     async with connect(url) as ws:
-        greet = json.loads(await asyncio.wait_for(ws.recv(), T(10)))
+        greet = await recv_json(ws, 10)
         assert greet["type"] == "connected", greet
 
         async def reader():
             for i in range(n):
-                m = json.loads(await asyncio.wait_for(ws.recv(), T(60)))
+                m = await recv_json(ws, 60)
                 assert m["type"] == "published" and m["data"] == {"channel": channel} and m["request_id"] == i, \
                     f"publisher {p}, reply {i}: {m}"
             stats[p] = n
@@ -316,7 +288,7 @@ async def publisher(url, p: int, channel: str, n: int, subs, window: int, stats:
 def test_100_subscribers_3_publishers_30000_messages(server_factory):
     srv = server_factory(threads=4, config=CONFIG)
     n_subs, n_pubs, n_msgs = 100, 3, 10_000
-    ch = "firehose-" + uuid.uuid4().hex[:8]
+    ch = uniq("firehose")
     url = srv.url("/ps")
 
     async def main():
@@ -347,7 +319,7 @@ def test_100_subscribers_3_publishers_30000_messages(server_factory):
 
 def test_subscribe_churn_while_publishing(server_factory):
     srv = server_factory(threads=4, config=CONFIG)
-    ch = "churn-" + uuid.uuid4().hex[:8]
+    ch = uniq("churn")
     n_pubs, n_msgs = 2, 5000
     url = srv.url("/ps")
 
@@ -361,7 +333,7 @@ def test_subscribe_churn_while_publishing(server_factory):
 
         async def expect_reply(ws, type_, rid):
             while True:  # deliveries on `ch` may come first
-                m = json.loads(await asyncio.wait_for(ws.recv(), T(20)))
+                m = await recv_json(ws, 20)
                 if m["type"] == "message":
                     continue
                 assert m["type"] == type_ and m.get("request_id") == rid, m
@@ -388,7 +360,7 @@ def test_subscribe_churn_while_publishing(server_factory):
                     errors.append(f"churner {k}: connect failed: {e!r}")
                     return
                 try:
-                    json.loads(await asyncio.wait_for(ws.recv(), T(10)))  # connected
+                    await recv_json(ws, 10)  # connected
                     sub = {"type": "subscribe", "data": {"channels": [ch] + others}, "request_id": "s"}
                     unsub = {"type": "unsubscribe", "data": {"channels": [ch]}, "request_id": "u"}
                     if mode == 0:  # orderly: subscribe, unsubscribe, close
@@ -418,7 +390,7 @@ def test_subscribe_churn_while_publishing(server_factory):
                         await ws.send(dumps({"type": "ping", "request_id": "end"}))
                         replies = []
                         while True:
-                            m = json.loads(await asyncio.wait_for(ws.recv(), T(20)))
+                            m = await recv_json(ws, 20)
                             if m["type"] == "message":
                                 continue
                             if m["type"] == "pong":
@@ -461,7 +433,7 @@ def test_subscribe_churn_while_publishing(server_factory):
         ch2 = ch + "-late"
         late = await open_subs(srv, "/ps", ch2, {9: 1}, 8)
         async with connect(url) as ws:
-            json.loads(await ws.recv())
+            await recv_json(ws, 10)  # connected
             await ws.send(dumps({"type": "publish", "data": {"channel": ch2, "data": {"pub": 9, "seq": 0}},
                                  "request_id": 0}))
             await asyncio.wait_for(asyncio.gather(*(s.done for s in late)), T(10))

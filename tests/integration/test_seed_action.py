@@ -7,173 +7,43 @@ required fields that were present."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import json
-import re
-import uuid
-
 import pytest
-import websockets
 
-from conftest import T, run
+from conftest import run
+from wsutil import ABSENT, JsonClient, check_flat_error, check_pong, config, endpoint, offset_details, route, uniq
+from wsutil import check_delivery as _check_delivery
 
 PATH = "/v1"
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-ABSENT = object()
 
-CUSTOM_CONFIG = """
-[[endpoint]]
-path = "/bot"
-protocol = "action"
-
-[[endpoint.route]]
-name = "ask"
-handler = "echo"
-required = ["question", "session"]
-
-[[endpoint.route]]
-name = "join"
-handler = "subscribe"
-
-[[endpoint.route]]
-name = "leave"
-handler = "unsubscribe"
-
-[[endpoint.route]]
-name = "say"
-handler = "publish"
-
-[[endpoint.route]]
-name = "hb"
-handler = "ping"
-
-[[endpoint.route]]
-name = "free"
-handler = "echo"
-
-[[endpoint.route]]
-name = "typed"
-handler = "echo"
-required = ["type", "note"]
-
-[[endpoint]]
-path = "/op"
-protocol = "action"
-route_key = "op"
-
-[[endpoint.route]]
-name = "heartbeat"
-handler = "ping"
-"""
+CUSTOM_CONFIG = config(
+    endpoint("/bot", "action",
+             route("ask", "echo", required=["question", "session"]),
+             route("join", "subscribe"),
+             route("leave", "unsubscribe"),
+             route("say", "publish"),
+             route("hb", "ping"),
+             route("free", "echo"),
+             route("typed", "echo", required=["type", "note"])),
+    endpoint("/op", "action", route("heartbeat", "ping"), route_key="op"),
+)
 
 
-def connect(url, **kw):
-    kw.setdefault("max_size", 16 << 20)
-    kw.setdefault("ping_interval", None)
-    kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(1))
-    kw.setdefault("compression", None)
-    return websockets.connect(url, **kw)
-
-
-def strict_json(text) -> dict:
-    def no_dupes(pairs):
-        keys = [k for k, _ in pairs]
-        assert len(keys) == len(set(keys)), f"duplicate keys in {text[:300]!r}"
-        return dict(pairs)
-    assert isinstance(text, str), f"expected a text frame, got {type(text).__name__}: {text[:100]!r}"
-    return json.loads(text, object_pairs_hook=no_dupes)
-
-
-def check_timestamp(ts, slack_s: float = 5.0):
-    assert isinstance(ts, str), ts
-    assert TS_RE.match(ts), f"timestamp {ts!r} is not ISO 8601 UTC with milliseconds"
-    t = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-    now = dt.datetime.now(dt.timezone.utc)
-    delta = abs((now - t).total_seconds())
-    assert delta < slack_s * max(1.0, T(1)), f"timestamp {ts} is {delta:.1f}s away from now"
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-class Client:
-    def __init__(self, ws):
-        self.ws = ws
-
-    @classmethod
-    async def open(cls, url: str) -> "Client":
-        return cls(await connect(url))
-
-    async def send(self, msg) -> None:
-        await self.ws.send(msg if isinstance(msg, (str, bytes)) else dumps(msg))
-
-    async def recv(self, timeout: float = 5) -> dict:
-        return strict_json(await asyncio.wait_for(self.ws.recv(), T(timeout)))
-
-    async def request(self, msg, timeout: float = 5) -> dict:
-        await self.send(msg)
-        return await self.recv(timeout)
-
+class Client(JsonClient):
     async def ping(self, rid="alive") -> None:
         check_pong(await self.request({"action": "ping", "request_id": rid}), rid)
-
-    async def close(self):
-        await self.ws.close()
-
-
-def check_pong(m: dict, rid=None) -> None:
-    keys = {"type", "timestamp"} | ({"request_id"} if rid is not None else set())
-    assert set(m) == keys, m
-    assert m["type"] == "pong", m
-    if rid is not None:
-        assert m["request_id"] == rid, m
-    check_timestamp(m["timestamp"])
 
 
 def check_error(m: dict, code: str, message: str | None = None, extra: dict | None = None,
                 details=ABSENT) -> None:
     """Exactly {"message","type":"error","error_code"} plus `details` (the
     exact value; ABSENT: none; a callable: checks it) plus `extra`."""
-    extra = dict(extra or {})
-    if callable(details):
-        details(m.get("details"))
-        if "details" in m:
-            extra["details"] = m["details"]
-    elif details is not ABSENT:
-        extra["details"] = details
-    assert set(m) == {"message", "type", "error_code"} | set(extra), m
-    assert m["type"] == "error", m
-    assert m["error_code"] == code, m
-    assert isinstance(m["message"], str) and m["message"], m
+    check_flat_error(m, "error", "message", code, extra or {}, details)
     if message is not None:
         assert m["message"] == message, m
-    for k, v in extra.items():
-        assert m[k] == v, m
-
-
-def offset_details(text: str):
-    """INVALID_JSON: {"offset": N} when known, else no details."""
-    def check(d):
-        if d is None:
-            return
-        assert set(d) == {"offset"}, d
-        assert isinstance(d["offset"], int) and 0 <= d["offset"] <= len(text.encode()), d
-    return check
 
 
 def check_delivery(m: dict, channel: str, data) -> None:
-    assert set(m) == {"type", "channel", "data", "timestamp"}, m
-    assert m["type"] == "message", m
-    assert m["channel"] == channel, m
-    assert m["data"] == data, m
-    check_timestamp(m["timestamp"])
+    _check_delivery(m, "message", data, channel)
 
 
 @pytest.fixture
@@ -218,14 +88,29 @@ def test_message_response_replaces_a_client_type(server):
     run(main())
 
 
-@pytest.mark.parametrize("value", ["", "日本語 🎉", 42, None, {"a": 1}, ["x"]],
-                         ids=["empty", "unicode", "number", "null", "object", "array"])
-def test_message_values_of_any_type(server, value):
-    # required means present; the echo handler does not look at the values
+@pytest.mark.parametrize("value", ["", "日本語 🎉"], ids=["empty", "unicode"])
+def test_message_values_of_any_string(server, value):
     async def main():
         c = await Client.open(server.url(PATH))
         m = await c.request({"action": "message", "message": value, "interview_id": "i-2"})
         assert m == {"message": value, "interview_id": "i-2", "type": "response"}, m
+        await c.close()
+    run(main())
+
+
+@pytest.mark.parametrize("value,kind", [(42, "number"), (None, "null"), ({"a": 1}, "object"), (["x"], "array"),
+                                        (True, "boolean")], ids=["number", "null", "object", "array", "boolean"])
+def test_required_kinds_are_checked(server, value, kind):
+    # The default route requires "interview_id:string" and "message:string".
+    async def main():
+        c = await Client.open(server.url(PATH))
+        m = await c.request({"action": "message", "message": value, "interview_id": "i-2"})
+        check_error(m, "INVALID_FIELD", f"message must be a string, not {kind}", extra={"interview_id": "i-2"},
+                    details={"field": "message", "expected": "string"})
+        m = await c.request({"action": "message", "message": "Hi", "interview_id": value})
+        check_error(m, "INVALID_FIELD", f"interview_id must be a string, not {kind}",
+                    details={"field": "interview_id", "expected": "string"})
+        await c.ping()
         await c.close()
     run(main())
 

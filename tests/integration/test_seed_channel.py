@@ -12,58 +12,23 @@ afterwards."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
-import re
 import uuid
 from urllib.parse import quote
 
 import pytest
-import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatusCode
+from websockets.exceptions import InvalidStatusCode
 
 import rawws
 from conftest import T, run
+from wsutil import (ABSENT, JsonClient, check_flat_error, check_pong, check_timestamp, config, connect, endpoint,
+                    expect_close, offset_details, strict_json, uniq)
 
 PATH = "/v1/ws"
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 PROBE = "probe-"
-ABSENT = object()
-
-
-def connect(url, **kw):
-    kw.setdefault("max_size", 16 << 20)
-    kw.setdefault("ping_interval", None)
-    kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(1))
-    kw.setdefault("compression", None)
-    return websockets.connect(url, **kw)
-
-
-def strict_json(text) -> dict:
-    def no_dupes(pairs):
-        keys = [k for k, _ in pairs]
-        assert len(keys) == len(set(keys)), f"duplicate keys in {text[:300]!r}"
-        return dict(pairs)
-    assert isinstance(text, str), f"expected a text frame, got {type(text).__name__}: {text[:100]!r}"
-    return json.loads(text, object_pairs_hook=no_dupes)
-
-
-def check_timestamp(ts, slack_s: float = 5.0):
-    assert isinstance(ts, str), ts
-    assert TS_RE.match(ts), f"timestamp {ts!r} is not ISO 8601 UTC with milliseconds"
-    t = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-    now = dt.datetime.now(dt.timezone.utc)
-    delta = abs((now - t).total_seconds())
-    assert delta < slack_s * max(1.0, T(1)), f"timestamp {ts} is {delta:.1f}s away from now"
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 def room_name(prefix="room") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    return uniq(prefix)
 
 
 def _is_probe(m: dict) -> bool:
@@ -71,9 +36,9 @@ def _is_probe(m: dict) -> bool:
     return isinstance(mid, str) and mid.startswith(PROBE)
 
 
-class Member:
+class Member(JsonClient):
     def __init__(self, ws, room: str | None):
-        self.ws = ws
+        super().__init__(ws)
         self.room = room
         self.probes: set[str] = set()  # probe ids received
 
@@ -82,32 +47,19 @@ class Member:
         url = url_base + PATH + (f"?{param}={quote(room, safe=':/@')}" if room is not None else "")
         return cls(await connect(url), room)
 
-    async def send(self, msg) -> None:
-        await self.ws.send(msg if isinstance(msg, (str, bytes)) else dumps(msg))
-
-    async def recv_any(self, timeout: float = 5) -> dict:
-        return strict_json(await asyncio.wait_for(self.ws.recv(), T(timeout)))
-
     async def recv(self, timeout: float = 5) -> dict:
         """The next message that is not probe traffic."""
         while True:
-            m = await self.recv_any(timeout)
+            m = await super().recv(timeout)
             if _is_probe(m):
                 if m["type"] == "message":
                     self.probes.add(m["id"])
                 continue
             return m
 
-    async def request(self, msg, timeout: float = 5) -> dict:
-        await self.send(msg)
-        return await self.recv(timeout)
-
     async def ping(self) -> None:
         """Nothing but probe traffic is pending: the next message is the pong."""
         check_pong(await self.request({"type": "ping"}))
-
-    async def close(self):
-        await self.ws.close()
 
 
 class Room:
@@ -155,16 +107,6 @@ class Room:
             await m.ping()
 
 
-def check_pong(m: dict, rid=None) -> None:
-    if rid is None:
-        assert set(m) == {"type", "timestamp"}, m
-    else:
-        assert set(m) == {"type", "request_id", "timestamp"}, m
-        assert m["request_id"] == rid, m
-    assert m["type"] == "pong", m
-    check_timestamp(m["timestamp"])
-
-
 def check_ack(m: dict, mid: str, rid=None) -> None:
     keys = {"type", "message_id", "timestamp"} | ({"request_id"} if rid is not None else set())
     assert set(m) == keys, m
@@ -187,31 +129,8 @@ def check_forwarded(m: dict, sent: dict, room: str) -> None:
 def check_error(m: dict, code: str, message_id=None, rid=None, details=ABSENT) -> None:
     """An ERROR; `details` is the exact expected value, ABSENT for none (the
     codes without details in the table), or a callable that checks it."""
-    keys = {"type", "error", "error_code", "message_id", "timestamp"} | ({"request_id"} if rid is not None else set())
-    if callable(details):
-        details(m.get("details"))
-        keys |= {"details"} & set(m)
-    elif details is not ABSENT:
-        keys |= {"details"}
-        assert m.get("details") == details, m
-    assert set(m) == keys, m
-    assert m["type"] == "ERROR", m
-    assert m["error_code"] == code, m
-    assert isinstance(m["error"], str) and m["error"], m
-    assert m["message_id"] == message_id, m
-    if rid is not None:
-        assert m["request_id"] == rid, m
-    check_timestamp(m["timestamp"])
-
-
-def offset_details(text: str):
-    """INVALID_JSON: {"offset": N} when known, else no details."""
-    def check(d):
-        if d is None:
-            return
-        assert set(d) == {"offset"}, d
-        assert isinstance(d["offset"], int) and 0 <= d["offset"] <= len(text.encode()), d
-    return check
+    fields = {"message_id": message_id} | ({"request_id": rid} if rid is not None else {})
+    check_flat_error(m, "ERROR", "error", code, fields, details, timestamp=True)
 
 
 def base(server) -> str:
@@ -564,12 +483,7 @@ def test_abuse_limit_closes_1008(server):
                         details={"field": "id"})
         await a.ping()
         await a.send({"type": "message"})
-        before = []
-        with pytest.raises(ConnectionClosed) as ei:
-            while True:
-                before.append(await asyncio.wait_for(a.ws.recv(), T(5)))
-        assert ei.value.rcvd is not None and ei.value.rcvd.code == 1008, (ei.value, before)
-        assert ei.value.rcvd.reason == "too many invalid messages", ei.value.rcvd
+        before = await expect_close(a.ws, 1008, "too many invalid messages")
         assert len(before) <= 1, before
     run(main())
 
@@ -648,12 +562,7 @@ def test_channel_id_among_other_query_parameters(server):
 
 
 def test_custom_channel_param(server_factory):
-    srv = server_factory(threads=2, config="""
-[[endpoint]]
-path = "/v1/ws"
-protocol = "channel"
-channel_param = "room"
-""")
+    srv = server_factory(threads=2, config=config(endpoint("/v1/ws", "channel", channel_param="room")))
     room = room_name("cp")
 
     async def main():

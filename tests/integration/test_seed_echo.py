@@ -5,57 +5,27 @@ the text contains; binary -> close 1003."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
-import re
 
 import pytest
-import websockets
-from websockets.exceptions import ConnectionClosed
 
+import wsutil
 from conftest import T, run
-
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-
-
-def connect(url, **kw):
-    kw.setdefault("max_size", 16 << 20)
-    kw.setdefault("ping_interval", None)
-    kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(5))
-    return websockets.connect(url, **kw)
+from wsutil import check_timestamp, expect_close, recv_json
 
 
-def strict_json(text: str) -> dict:
-    """Parse with duplicate-key detection; json.loads is strict about raw
-    control characters inside strings, so bad escaping fails here."""
-    def no_dupes(pairs):
-        keys = [k for k, _ in pairs]
-        assert len(keys) == len(set(keys)), f"duplicate keys in {text[:300]!r}"
-        return dict(pairs)
-    assert isinstance(text, str), f"expected a text frame, got {type(text).__name__}: {text[:100]!r}"
-    return json.loads(text, object_pairs_hook=no_dupes)
+def connect(url):
+    # python-websockets' default: offer permessage-deflate, as browsers do
+    return wsutil.connect(url, close_timeout=T(5), compression="deflate")
 
 
-def check_timestamp(ts, slack_s: float = 5.0):
-    assert isinstance(ts, str), ts
-    assert TS_RE.match(ts), f"timestamp {ts!r} is not ISO 8601 UTC with milliseconds"
-    t = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-    now = dt.datetime.now(dt.timezone.utc)
-    delta = abs((now - t).total_seconds())
-    assert delta < slack_s * max(1.0, T(1)), f"timestamp {ts} is {delta:.1f}s away from now ({now.isoformat()})"
-
-
-def check_connection_msg(raw):
-    m = strict_json(raw)
+def check_connection_msg(m: dict):
     assert set(m) == {"type", "message", "timestamp"}, m
     assert m["type"] == "connection"
     assert m["message"] == "Connected to WebSocket server"
     check_timestamp(m["timestamp"])
 
 
-def check_echo(raw, sent: str):
-    m = strict_json(raw)
+def check_echo(m: dict, sent: str):
     assert set(m) == {"type", "message", "original_message", "timestamp"}, m
     assert m["type"] == "echo"
     assert m["original_message"] == sent, f"original_message differs: {m['original_message'][:200]!r} vs {sent[:200]!r}"
@@ -67,7 +37,7 @@ def check_echo(raw, sent: str):
 def test_connection_message_comes_first(server):
     async def main():
         async with connect(server.url("/ws/")) as ws:
-            first = await asyncio.wait_for(ws.recv(), T(5))
+            first = await recv_json(ws)
             check_connection_msg(first)
     run(main())
 
@@ -76,9 +46,9 @@ def test_connection_message_without_sending_anything(server):
     # the greeting is pushed by the server on open, not triggered by a message
     async def main():
         async with connect(server.url("/ws/")) as ws:
-            check_connection_msg(await asyncio.wait_for(ws.recv(), T(5)))
+            check_connection_msg(await recv_json(ws))
             await ws.send("hi")
-            check_echo(await asyncio.wait_for(ws.recv(), T(5)), "hi")
+            check_echo(await recv_json(ws), "hi")
     run(main())
 
 
@@ -104,9 +74,9 @@ AWKWARD = {
 def test_echo_envelope_escaping(server, msg):
     async def main():
         async with connect(server.url("/ws/")) as ws:
-            check_connection_msg(await asyncio.wait_for(ws.recv(), T(5)))
+            check_connection_msg(await recv_json(ws))
             await ws.send(msg)
-            check_echo(await asyncio.wait_for(ws.recv(), T(10)), msg)
+            check_echo(await recv_json(ws, 10), msg)
     run(main())
 
 
@@ -115,30 +85,30 @@ def test_many_messages_in_order(server):
 
     async def main():
         async with connect(server.url("/ws/")) as ws:
-            check_connection_msg(await asyncio.wait_for(ws.recv(), T(5)))
+            check_connection_msg(await recv_json(ws))
             for m in msgs:
                 await ws.send(m)
             for m in msgs:
-                check_echo(await asyncio.wait_for(ws.recv(), T(10)), m)
+                check_echo(await recv_json(ws, 10), m)
     run(main())
 
 
 def test_fragmented_text_is_one_echo(server):
     async def main():
         async with connect(server.url("/ws/")) as ws:
-            check_connection_msg(await asyncio.wait_for(ws.recv(), T(5)))
+            check_connection_msg(await recv_json(ws))
             await ws.send(["frag ", "ment", "ed ✓"])
-            check_echo(await asyncio.wait_for(ws.recv(), T(10)), "frag mented ✓")
+            check_echo(await recv_json(ws, 10), "frag mented ✓")
     run(main())
 
 
 def test_timestamps_advance(server):
     async def main():
         async with connect(server.url("/ws/")) as ws:
-            first = strict_json(await asyncio.wait_for(ws.recv(), T(5)))
+            first = await recv_json(ws)
             await asyncio.sleep(0.05)
             await ws.send("later")
-            second = check_echo(await asyncio.wait_for(ws.recv(), T(5)), "later")
+            second = check_echo(await recv_json(ws), "later")
             assert second["timestamp"] >= first["timestamp"], (first, second)
             assert second["timestamp"] != first["timestamp"], "timestamps do not advance (ms resolution)"
     run(main())
@@ -147,23 +117,21 @@ def test_timestamps_advance(server):
 def test_binary_message_closes_1003(server):
     async def main():
         async with connect(server.url("/ws/")) as ws:
-            check_connection_msg(await asyncio.wait_for(ws.recv(), T(5)))
+            check_connection_msg(await recv_json(ws))
             await ws.send(b"\x01\x02\x03")
-            with pytest.raises(ConnectionClosed) as ei:
-                await asyncio.wait_for(ws.recv(), T(5))
-            assert ei.value.rcvd is not None, f"no close frame received: {ei.value}"
-            assert ei.value.rcvd.code == 1003
+            before = await expect_close(ws, 1003)
+            assert before == [], f"expected the close frame next, got {before}"
     run(main())
 
 
 def test_concurrent_clients_get_their_own_echo(server):
     async def one(c):
         async with connect(server.url("/ws/")) as ws:
-            check_connection_msg(await asyncio.wait_for(ws.recv(), T(5)))
+            check_connection_msg(await recv_json(ws))
             for i in range(20):
                 m = f"client {c} says {i}"
                 await ws.send(m)
-                check_echo(await asyncio.wait_for(ws.recv(), T(10)), m)
+                check_echo(await recv_json(ws, 10), m)
 
     async def main():
         await asyncio.gather(*(one(c) for c in range(30)))

@@ -7,124 +7,46 @@ a graceful stop."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import re
 import signal
 import time
-import uuid
 
 import pytest
-import websockets
-from websockets.exceptions import ConnectionClosed
 
 from conftest import T, run
+from wsutil import (SESSION_RE, JsonClient, check_delivery, check_pong, check_timestamp, config, connect, dumps,
+                    endpoint, expect_close, recv_json, strict_json, uniq)
 
 PATH = "/api/v1/ws"
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-SESSION_RE = re.compile(r"^[0-9a-fA-F]{16}$")
 
 # a custom config: the envelope profile on /env with a small abuse limit, on
 # /envw with a short error window, and a burst-limited endpoint on /envr
-LIMITS_CONFIG = """
-[[endpoint]]
-path = "/env"
-protocol = "envelope"
-rate_limit_per_minute = 0
-max_errors = 3
-error_window_ms = 60000
-
-[[endpoint]]
-path = "/envw"
-protocol = "envelope"
-rate_limit_per_minute = 0
-max_errors = 3
-error_window_ms = 500
-
-[[endpoint]]
-path = "/envr"
-protocol = "envelope"
-rate_limit_per_minute = 60
-rate_limit_burst = 5
-max_errors = 2
-
-[[endpoint]]
-path = "/envs"
-protocol = "envelope"
-max_envelope_bytes = 1000
-max_message_bytes = 100000
-max_subscriptions = 3
-"""
+LIMITS_CONFIG = config(
+    endpoint("/env", "envelope", rate_limit_per_minute=0, max_errors=3, error_window_ms=60000),
+    endpoint("/envw", "envelope", rate_limit_per_minute=0, max_errors=3, error_window_ms=500),
+    endpoint("/envr", "envelope", rate_limit_per_minute=60, rate_limit_burst=5, max_errors=2),
+    endpoint("/envs", "envelope", max_envelope_bytes=1000, max_message_bytes=100000, max_subscriptions=3),
+)
 
 
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
 
-def connect(url, **kw):
-    kw.setdefault("max_size", 16 << 20)
-    kw.setdefault("ping_interval", None)
-    kw.setdefault("open_timeout", T(10))
-    kw.setdefault("close_timeout", T(1))
-    kw.setdefault("compression", None)
-    return websockets.connect(url, **kw)
-
-
-def strict_json(text) -> dict:
-    """json.loads that rejects duplicate keys and non-text frames."""
-    def no_dupes(pairs):
-        keys = [k for k, _ in pairs]
-        assert len(keys) == len(set(keys)), f"duplicate keys in {text[:300]!r}"
-        return dict(pairs)
-    assert isinstance(text, str), f"expected a text frame, got {type(text).__name__}: {text[:100]!r}"
-    return json.loads(text, object_pairs_hook=no_dupes)
-
-
-def check_timestamp(ts, slack_s: float = 5.0):
-    assert isinstance(ts, str), ts
-    assert TS_RE.match(ts), f"timestamp {ts!r} is not ISO 8601 UTC with milliseconds"
-    t = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-    now = dt.datetime.now(dt.timezone.utc)
-    delta = abs((now - t).total_seconds())
-    assert delta < slack_s * max(1.0, T(1)), f"timestamp {ts} is {delta:.1f}s away from now"
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-class Client:
+class Client(JsonClient):
     """One envelope connection; `open()` reads and checks the greeting."""
 
     def __init__(self, ws):
-        self.ws = ws
+        super().__init__(ws)
         self.session_id: str | None = None
 
     @classmethod
     async def open(cls, url: str, **kw) -> "Client":
-        ws = await connect(url, **kw)
-        c = cls(ws)
+        c = await super().open(url, **kw)
         g = await c.recv()
         check_connected(g)
         c.session_id = g["data"]["session_id"]
         return c
-
-    async def send(self, msg) -> None:
-        await self.ws.send(msg if isinstance(msg, (str, bytes)) else dumps(msg))
-
-    async def recv_raw(self, timeout: float = 5):
-        return await asyncio.wait_for(self.ws.recv(), T(timeout))
-
-    async def recv(self, timeout: float = 5) -> dict:
-        return strict_json(await self.recv_raw(timeout))
-
-    async def request(self, msg, timeout: float = 5) -> dict:
-        await self.send(msg)
-        return await self.recv(timeout)
 
     async def ping(self, rid="alive") -> None:
         """The connection is open and answering: ping -> pong with rid."""
@@ -148,9 +70,6 @@ class Client:
         check_reply(m, "published", rid, {"channel": channel})
         return m
 
-    async def close(self):
-        await self.ws.close()
-
 
 def check_connected(m: dict) -> None:
     assert set(m) == {"type", "data", "timestamp"}, m
@@ -168,16 +87,6 @@ def check_reply(m: dict, type_: str, rid, data) -> None:
     assert m["type"] == type_, m
     assert m["request_id"] == rid and type(m["request_id"]) is type(rid), m
     assert m["data"] == data, m
-    check_timestamp(m["timestamp"])
-
-
-def check_pong(m: dict, rid) -> None:
-    if rid is None:
-        assert set(m) == {"type", "timestamp"}, m
-    else:
-        assert set(m) == {"type", "request_id", "timestamp"}, m
-        assert m["request_id"] == rid and type(m["request_id"]) is type(rid), m
-    assert m["type"] == "pong", m
     check_timestamp(m["timestamp"])
 
 
@@ -205,19 +114,6 @@ def check_error(m: dict, code: str, rid=None, details=_NO_DETAILS, *, message: s
     elif details is not _NO_DETAILS:
         assert got == details, m
     return got
-
-
-async def expect_close(ws, code: int, reason: str | None = None, timeout: float = 5):
-    """Read until the server's close frame; returns the messages before it."""
-    before = []
-    with pytest.raises(ConnectionClosed) as ei:
-        while True:
-            before.append(await asyncio.wait_for(ws.recv(), T(timeout)))
-    assert ei.value.rcvd is not None, f"no close frame received: {ei.value!r}; got before: {before[:5]}"
-    assert ei.value.rcvd.code == code, (ei.value.rcvd, before[:5])
-    if reason is not None:
-        assert ei.value.rcvd.reason == reason, ei.value.rcvd
-    return before
 
 
 @pytest.fixture
@@ -249,9 +145,9 @@ def test_session_ids_are_distinct(server):
 def test_greeting_comes_without_sending_anything_and_only_once(server):
     async def main():
         async with connect(server.url(PATH)) as ws:
-            check_connected(strict_json(await asyncio.wait_for(ws.recv(), T(5))))
+            check_connected(await recv_json(ws))
             await ws.send(dumps({"type": "ping", "request_id": "p"}))
-            check_pong(strict_json(await asyncio.wait_for(ws.recv(), T(5))), "p")
+            check_pong(await recv_json(ws), "p")
     run(main())
 
 
@@ -422,14 +318,6 @@ SEED_MESSAGES = {
                             "action_required": False},
     "new_emails": {"count": 150, "upload_id": "upload_123"},
 }
-
-
-def check_delivery(m: dict, type_: str, data, channel: str) -> None:
-    assert set(m) == {"type", "data", "channel", "timestamp"}, m
-    assert m["type"] == type_, m
-    assert m["data"] == data, m
-    assert m["channel"] == channel, m
-    check_timestamp(m["timestamp"])
 
 
 @pytest.mark.parametrize("type_", list(SEED_MESSAGES), ids=list(SEED_MESSAGES))
@@ -1038,27 +926,13 @@ def test_graceful_stop_sends_disconnecting_defaults(server_factory):
 
 
 def test_graceful_stop_sends_configured_disconnecting(server_factory):
-    srv = server_factory(threads=2, config="""
-[server]
-reconnect_delay_ms = 1234
-shutdown_reason = "maintenance.window-2"
-
-[[endpoint]]
-path = "/env"
-protocol = "envelope"
-""")
+    srv = server_factory(threads=2, config=config(
+        endpoint("/env", "envelope"), server={"reconnect_delay_ms": 1234, "shutdown_reason": "maintenance.window-2"}))
     _shutdown_check(srv, "/env", "maintenance.window-2", 1234)
 
 
 def test_graceful_stop_by_sigint(server_factory):
-    srv = server_factory(threads=2, config="""
-[server]
-reconnect_delay_ms = 0
-
-[[endpoint]]
-path = "/env"
-protocol = "envelope"
-""")
+    srv = server_factory(threads=2, config=config(endpoint("/env", "envelope"), server={"reconnect_delay_ms": 0}))
 
     async def main():
         c = await Client.open(srv.url("/env"))
