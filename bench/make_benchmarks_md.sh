@@ -11,8 +11,7 @@
 #   --build DIR     build folder (release) [build]
 #   --ringcast CMD  the ringcast server [DIR/ringcast --listen 127.0.0.1:0 --threads 1]
 #   --revision TEXT what to call that ringcast on the page [git describe --always --dirty]
-#   --load CMD      load generator [DIR/tools/load/ringcast-load if built, else
-#                   DIR/bench/ringcast-echo-bench]
+#   --load CMD      the ringcast-load to run [DIR/tools/load/ringcast-load]
 #   --reps N        repetitions per server and scenario [3]
 #   --duration S    measured seconds per run [5]
 #   --out FILE      [docs/BENCHMARKS.md]
@@ -72,14 +71,7 @@ if [ -n "$render_only" ]; then
 else
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  if [ -z "$load" ]; then
-    if [ -x "$build/tools/load/ringcast-load" ]; then load="$build/tools/load/ringcast-load"
-    else load="$build/bench/ringcast-echo-bench"; fi
-  fi
-  load_args=''
-  # ringcast-echo-bench warms up 2 s inside every run by default; 1 s is plenty
-  # after side_by_side.sh's own warm-up run.
-  case $(basename "${load%% *}") in *echo-bench*) load_args='--warmup 1' ;; esac
+  [ -n "$load" ] || load="$build/tools/load/ringcast-load"
   [ -n "$ringcast" ] || ringcast="$build/ringcast --listen 127.0.0.1:0 --threads 1"
   [ -n "$revision" ] || revision=$(git describe --always --dirty 2>/dev/null || echo '?')
   for f in "${ringcast%% *}" "$build/bench/ringcast-raw-echo" "${load%% *}"; do
@@ -152,7 +144,6 @@ else
     echo "== $title: $scen  (machine ${busy}% busy before)" >&2
     cmd=(bench/side_by_side.sh --build "$build" --ringcast "$ringcast" --load "$load" --other raw --other node
          --scenario "$scen" --reps "$reps" --json)
-    [ -n "$load_args" ] && cmd+=(--load-args "$load_args")
     printf '%q ' "${cmd[@]}" > "$work/scenario$i.cmd"
     echo "$title" > "$work/scenario$i.title"
     "${cmd[@]}" > "$work/scenario$i.json" || { status=1; echo "(some runs failed; see above)" >&2; }
@@ -290,7 +281,7 @@ for title, cmd, d, busy in scen:
     busy_clients = [n for n, sv in d["servers"].items()
                     if isinstance(sv["median"]["client_cpu_pct"], (int, float)) and sv["median"]["client_cpu_pct"] >= 90]
     if busy_clients:
-        w("The load core was at least 90% busy against %s: there the load tool may be the limit, and the "
+        w("The load core was at least 90%% busy against %s: there the load tool may be the limit, and the "
           "figure is a lower bound on what that server can do." % ", ".join(busy_clients))
         w("")
     for name, r in d["ratios_ringcast_over"].items():

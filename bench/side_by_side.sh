@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs ringcast and one or more other servers under the same load, in turn,
-# on the same cores, and prints per-run figures, medians and ringcast/other
-# ratios. The servers start once each, pinned to --server-cpu; the load runs
-# pinned to --load-cpu. Each repetition loads every server once, in reverse
-# order on even repetitions (A B, B A, ...) so that a drift in the machine
-# (another job, thermal) does not favour whoever goes first.
+# Runs ringcast and any other servers under the same load, in turn, on the
+# same cores, and prints per-run figures, medians and ringcast/other ratios.
+# The servers start once each, pinned to --server-cpu; the load runs pinned
+# to --load-cpu. Each repetition loads every server once, in reverse order on
+# even repetitions (A B, B A, ...) so that a drift in the machine (another
+# job, thermal) does not favour whoever goes first. With no --other it is
+# ringcast's own figure: REPS pinned runs and their median.
 #
+#   bench/side_by_side.sh --reps 5 --scenario 'echo --connections 100 --size 32 --duration 5'
 #   bench/side_by_side.sh --other node --scenario 'echo --connections 100 --size 16 --inflight 1 --duration 5'
 #   bench/side_by_side.sh --other raw --other node --reps 5 --json
 #   bench/side_by_side.sh --other 'python3 my_server.py {port}' --name mine
@@ -14,26 +16,26 @@
 #   --build DIR       build folder with ringcast, tools/load/ringcast-load and
 #                     bench/ringcast-raw-echo [build]
 #   --ringcast CMD    the ringcast server [DIR/ringcast --listen 127.0.0.1:0 --threads 1]
-#   --other CMD       another server, repeatable; {port} becomes a free port.
+#   --other CMD       another server, repeatable (or none); {port} becomes a free port.
 #                     Shortcuts: raw = DIR/bench/ringcast-raw-echo --port {port} (plain TCP),
 #                     node = node bench/peers/ws_echo.js {port}
 #   --name NAME       label of the last --other [raw, node-ws, other1, ...]
 #   --raw             the last --other is plain TCP echo: load it with --raw and
 #                     tcp://127.0.0.1:PORT (implied by the raw shortcut)
 #   --path PATH       WebSocket URL path for every server [/echo]
-#   --scenario ARGS   load arguments [echo --connections 100 --size 16 --inflight 1 --duration 5]
-#   --load CMD        load generator [DIR/tools/load/ringcast-load]; bench/ringcast-echo-bench
-#                     also works (the mode word is dropped and --url becomes --host/--port/--path)
-#   --load-args ARGS  appended to every load run (e.g. '--warmup 1' for ringcast-echo-bench)
+#   --scenario ARGS   ringcast-load arguments without the URL: an echo or rate
+#                     scenario [echo --connections 100 --size 16 --inflight 1 --duration 5]
+#   --load CMD        the ringcast-load to run [DIR/tools/load/ringcast-load]
+#   --load-args ARGS  appended to every load run (e.g. '--warmup 2 --threads 2')
 #   --reps N          repetitions [3]
 #   --warmup S        one untimed run of S seconds per server before the reps; 0 = none [1]
 #   --server-cpu N, --load-cpu N   cores for taskset [0, 1]
 #   --json            one JSON object on stdout; the human lines go to stderr
 #
 # Servers must print "listening on HOST:PORT" (stdout or stderr) or accept on
-# {port} within 15 s. Commands run from the repository root. Server CPU is the
-# load tool's server_cpu_pct when it reports one (ringcast-load --server-pid),
-# else this script's own /proc/PID/stat reading over the whole load run.
+# {port} within 15 s. Commands run from the repository root. Server CPU is
+# ringcast-load's cpu.server_percent (it gets --server-pid), else this
+# script's own /proc/PID/stat reading over the whole load run.
 # Exit status: 0 if every run finished without errors, 1 otherwise, 2 on bad usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,17 +84,12 @@ while [ $# -gt 0 ]; do
     *) die "unknown option $opt (see --help)" ;;
   esac
 done
-[ ${#other_cmd[@]} -gt 0 ] || die "give at least one --other (raw, node or a command with {port})"
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive whole number"
 [[ $warmup =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--warmup must be seconds"
 [ -n "$ringcast_cmd" ] || ringcast_cmd="$build/ringcast --listen 127.0.0.1:0 --threads 1"
 [ -n "$load_cmd" ] || load_cmd="$build/tools/load/ringcast-load"
 load_bin=${load_cmd%% *}
-[ -x "$load_bin" ] || die "load generator $load_bin not found (build it, or pass --load $build/bench/ringcast-echo-bench)"
-case $(basename "$load_bin") in
-  *echo-bench*) load_style=echo-bench ;;
-  *) load_style=ringcast-load ;;
-esac
+[ -x "$load_bin" ] || die "load generator $load_bin not found: meson setup $build && ninja -C $build"
 
 # Expand the shortcuts and give every other a name.
 for i in "${!other_cmd[@]}"; do
@@ -160,16 +157,9 @@ build_load_line() {
   read -r -a words <<<"$scen"
   read -r -a extra <<<"$load_args"
   read -r -a lc <<<"$load_cmd"
-  if [ "$load_style" = ringcast-load ]; then
-    LOADLINE=("${lc[@]}" "${words[@]}" --url "$(url_of "$i")")
-    [ "${raws[$i]}" = 1 ] && LOADLINE+=(--raw)
-    LOADLINE+=(--server-pid "${pids[$i]}" --quiet --json "${extra[@]}")
-  else
-    [ "${words[0]}" = echo ] || die "ringcast-echo-bench only does echo; the scenario starts with '${words[0]}'"
-    LOADLINE=("${lc[@]}" "${words[@]:1}" --host 127.0.0.1 --port "${ports[$i]}")
-    if [ "${raws[$i]}" = 1 ]; then LOADLINE+=(--raw); else LOADLINE+=(--path "$ws_path"); fi
-    LOADLINE+=(--json "${extra[@]}")
-  fi
+  LOADLINE=("${lc[@]}" "${words[@]}" --url "$(url_of "$i")")
+  [ "${raws[$i]}" = 1 ] && LOADLINE+=(--raw)
+  LOADLINE+=(--server-pid "${pids[$i]}" --quiet --json "${extra[@]}")
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -196,9 +186,7 @@ try:
     d = json.loads(text.splitlines()[-1]) if text else {}
 except (ValueError, IndexError):
     d = {}
-# Field names: the flat ones first (messages_per_sec, latency_us.p50, ...),
-# then ringcast-load's nested report (result/latency/cpu), then
-# ringcast-echo-bench's (messages_per_s, cpu.cores).
+# ringcast-load's report (tools/load/README.md): result, latency, cpu.
 def get(path):
     v = d
     for k in path.split("."):
@@ -206,35 +194,27 @@ def get(path):
             return None
         v = v[k]
     return v
-def first(*paths):
-    for p in paths:
-        v = get(p)
-        if v is not None:
-            return v
-    return None
-lat = {k: first("latency_us." + k, "latency.%s_us" % ("p99_9" if k == "p999" else k)) for k in
-       ("p50", "p90", "p99", "p999", "max")}
+lat = {k: get("latency.%s_us" % ("p99_9" if k == "p999" else k)) for k in ("p50", "p90", "p99", "p999", "max")}
 script_pct = 100.0 * (int(dticks) / int(hz)) / (int(dns) / 1e9) if int(dns) > 0 else None
-client = first("client_cpu_pct", "cpu.tool_percent")
-if client is None and isinstance(get("cpu.cores"), (int, float)):
-    client = 100.0 * get("cpu.cores")
-server = first("server_cpu_pct", "cpu.server_percent")
-rss_bytes = first("server_rss_bytes", "cpu.server_rss_after_bytes")
-errors = first("errors")
-if errors is None and get("result") is not None:
-    errors = sum(first("result." + k) or 0 for k in ("mismatches", "unexpected_messages", "lost", "connections_lost"))
+server = get("cpu.server_percent")
+rss_bytes = get("cpu.server_rss_after_bytes")
+errors = None
+if get("result") is not None:
+    errors = sum(get("result." + k) or 0 for k in ("mismatches", "unexpected_messages", "lost", "connections_lost"))
+# echo reports messages_per_s, rate achieved_per_s
+rate = get("result.messages_per_s")
 r = {
-    "ok": rc == "0" and bool(d) and d.get("ok", True) is not False and not errors,
+    "ok": rc == "0" and d.get("ok") is True and not errors,
     "exit_status": int(rc),
-    "messages_per_sec": first("messages_per_sec", "messages_per_s", "result.messages_per_s"),
-    "mb_per_sec": first("mb_per_sec", "mb_per_s", "result.mb_per_s_each_way"),
+    "messages_per_sec": rate if rate is not None else get("result.achieved_per_s"),
+    "mb_per_sec": get("result.mb_per_s_each_way"),
     "latency_us": lat,
-    "client_cpu_pct": client,
+    "client_cpu_pct": get("cpu.tool_percent"),
     "server_cpu_pct": server if server is not None else script_pct,
     "server_cpu_source": "load tool" if server is not None else "script (/proc/PID/stat over the whole load run)",
     "server_rss_kb": int(rss_bytes / 1024) if rss_bytes is not None else int(rss),
     "errors": errors,
-    "problems": d.get("problems") or d.get("first_error"),
+    "problems": d.get("problems"),
     "command": cmd,
 }
 json.dump(r, open(out, "w"))

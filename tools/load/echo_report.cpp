@@ -1,35 +1,8 @@
 #include "echo_report.hpp"
 
+#include "engine_report.hpp"
+
 namespace load {
-
-void engine_section(Report& rep, const EngineStats& e) {
-  Report::Section& c = rep.section("connections");
-  c.count("connect_failed", e.connect_failed);
-  c.count("handshake_failed", e.handshake_failed);
-  c.count("protocol_errors", e.protocol_errors);
-  c.count("dropped_by_server", e.dropped);
-  c.count("closed_by_server", e.server_closes);
-  if (e.first_server_close) c.count("first_server_close_code", e.first_server_close);
-  c.count("clean_closes", e.clean_closes);
-  c.count("unclean_closes", e.unclean_closes);
-  c.count("pings_answered", e.pings - e.pings_unanswered);
-  if (e.pings_unanswered) c.count("pings_unanswered", e.pings_unanswered);
-  c.count("recv_rearms_enobufs", e.enobufs);
-  c.count("bytes_out", e.bytes_out);
-  c.count("bytes_in", e.bytes_in);
-}
-
-void engine_problems(Report& rep, const EngineStats& e, bool unclean_is_problem) {
-  auto problem = [&](uint64_t n, const char* what) {
-    if (n) rep.add_problem(std::to_string(n) + " " + what);
-  };
-  problem(e.connect_failed, "connect(s) failed");
-  problem(e.handshake_failed, "handshake(s) failed");
-  problem(e.protocol_errors, "protocol error(s)");
-  problem(e.dropped, "connection(s) dropped by the server without a close handshake");
-  problem(e.server_closes, "connection(s) closed by the server");
-  if (unclean_is_problem) problem(e.unclean_closes, "close handshake(s) the server did not complete");
-}
 
 Report echo_report(const char* mode, const EchoRunSpec& s, const EchoRunResult& r) {
   Report rep(mode, s.target.text);
@@ -49,7 +22,7 @@ Report echo_report(const char* mode, const EchoRunSpec& s, const EchoRunResult& 
   cfg.number("warmup_s", s.warmup_s, 1);
   cfg.number("duration_s", s.duration_s, 1);
   if (s.messages) cfg.count("messages_limit", s.messages);
-  cfg.text("io_uring", r.ring_mode + " + multishot recv");
+  cfg.text("io_uring", r.engine.ring_mode + " + multishot recv");
   if (r.spread_sources) cfg.text("source_addresses", "127.0.0.2-254");
 
   const EchoStats& st = r.stats;
@@ -77,21 +50,17 @@ Report echo_report(const char* mode, const EchoRunSpec& s, const EchoRunResult& 
   rep.cpu(r.watch, r.threads);
 
   if (!r.setup_ok) rep.add_problem("setup failed: " + r.setup_error);
-  auto problem = [&](uint64_t n, const char* what) {
-    if (n) rep.add_problem(std::to_string(n) + " " + what);
-  };
-  problem(st.mismatches, "echo(es) differ from what was sent");
-  problem(st.unexpected, "message(s) arrived with nothing outstanding");
-  problem(st.lost, "message(s) never echoed");
-  problem(st.conns_lost, "connection(s) lost during the run");
-  if (r.setup_ok) engine_problems(rep, r.engine, true);
+  rep.add_problem(st.mismatches, "echo(es) differ from what was sent");
+  rep.add_problem(st.unexpected, "message(s) arrived with nothing outstanding");
+  rep.add_problem(st.lost, "message(s) never echoed");
+  rep.add_problem(st.conns_lost, "connection(s) lost during the run");
+  if (r.setup_ok) engine_problems(rep, r.engine);
   if (r.setup_ok && st.measured == 0) rep.add_problem("no message completed inside the window");
   if (!st.first_error.empty()) rep.add_problem("first error: " + st.first_error);
   else if (!r.engine.first_error.empty() && r.setup_ok && st.conns_lost)
     rep.add_problem("first error: " + r.engine.first_error);
-  rep.set_ok(r.setup_ok && !st.mismatches && !st.unexpected && !st.lost && !st.conns_lost &&
-             !r.engine.connect_failed && !r.engine.handshake_failed && !r.engine.protocol_errors &&
-             !r.engine.dropped && !r.engine.server_closes && !r.engine.unclean_closes && st.measured > 0);
+  rep.set_ok(r.setup_ok && !st.mismatches && !st.unexpected && !st.lost && !st.conns_lost && engine_clean(r.engine) &&
+             st.measured > 0);
   return rep;
 }
 

@@ -10,9 +10,4 @@ namespace load {
 // or failed connection, protocol error or unclean close fails the run.
 Report echo_report(const char* mode, const EchoRunSpec& s, const EchoRunResult& r);
 
-// Connection-level counters every mode shows the same way.
-void engine_section(Report& rep, const EngineStats& e);
-// Adds a problem for each engine counter that means something went wrong.
-void engine_problems(Report& rep, const EngineStats& e, bool unclean_is_problem);
-
 }  // namespace load

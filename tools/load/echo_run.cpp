@@ -1,48 +1,14 @@
 #include "echo_run.hpp"
 
-#include "progress.hpp"
+#include "worker_threads.hpp"
 
 #include <algorithm>
-#include <thread>
 #include <vector>
 
 namespace load {
 
 namespace {
 constexpr uint32_t kPortsPerSource = 20000;  // below the ~28k ephemeral ports
-
-void add(EngineStats& a, const EngineStats& b) {
-  a.connect_failed += b.connect_failed;
-  a.handshake_failed += b.handshake_failed;
-  a.protocol_errors += b.protocol_errors;
-  a.dropped += b.dropped;
-  a.server_closes += b.server_closes;
-  a.unclean_closes += b.unclean_closes;
-  a.clean_closes += b.clean_closes;
-  a.pings += b.pings;
-  a.pings_unanswered += b.pings_unanswered;
-  a.enobufs += b.enobufs;
-  a.bytes_out += b.bytes_out;
-  a.bytes_in += b.bytes_in;
-  if (!a.first_server_close) a.first_server_close = b.first_server_close;
-  if (a.first_error.empty()) a.first_error = b.first_error;
-}
-
-void add(EchoStats& a, const EchoStats& b) {
-  a.sent += b.sent;
-  a.echoed += b.echoed;
-  a.measured += b.measured;
-  a.measured_sent += b.measured_sent;
-  a.mismatches += b.mismatches;
-  a.unexpected += b.unexpected;
-  a.lost += b.lost;
-  a.late += b.late;
-  a.max_lag_ns = std::max(a.max_lag_ns, b.max_lag_ns);
-  a.backlog_unsent += b.backlog_unsent;
-  a.conns_lost += b.conns_lost;
-  a.last_echo_ns = std::max(a.last_echo_ns, b.last_echo_ns);
-  if (a.first_error.empty()) a.first_error = b.first_error;
-}
 }  // namespace
 
 uint64_t echo_memory_bytes(const EchoRunSpec& s) {
@@ -88,16 +54,9 @@ EchoRunResult run_echo(const EchoRunSpec& s) {
     p.drain_timeout_ns = uint64_t(s.drain_s * 1e9);
     workers.push_back(std::make_unique<EchoWorker>(p, rc));
   }
-  std::vector<const Live*> blocks;
-  for (auto& w : workers) blocks.push_back(&w->live);
-  std::vector<std::thread> pool;
-  for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
-
+  WorkerThreads pool(workers);
   Progress progress(s.quiet, "sent", "echoed");
-  while (rc.ready.load() < threads) {
-    progress.maybe_print(blocks, "setup", s.connections);
-    sleep_ns(5'000'000);
-  }
+  pool.wait_ready(rc, &progress, s.connections);
   r.setup_ok = !rc.setup_failed.load();
   const uint64_t start = now_ns() + 2'000'000;
   const uint64_t measure = start + uint64_t(s.warmup_s * 1e9);
@@ -132,18 +91,17 @@ EchoRunResult run_echo(const EchoRunSpec& s) {
       }
     }
     if (now > hard_stop) rc.stop.store(true);
-    progress.maybe_print(blocks, now < measure ? "warm" : now < end ? "run" : "drain", s.connections);
+    progress.maybe_print(pool.live, now < measure ? "warm" : now < end ? "run" : "drain", s.connections);
     sleep_ns(5'000'000);
   }
-  for (auto& t : pool) t.join();
+  pool.join();
   if (watching && !watched) r.watch.end();
   progress.finish_line();
 
   for (auto& w : workers) {
     if (r.setup_error.empty()) r.setup_error = w->setup_error;
-    if (r.ring_mode.empty()) r.ring_mode = w->ring_mode;
-    add(r.stats, w->stats);
-    add(r.engine, w->engine_stats);
+    r.stats.add(w->stats);
+    r.engine.add(w->engine_stats);
     r.hist->merge(w->hist);
   }
   end = rc.end_ns.load();

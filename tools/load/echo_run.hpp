@@ -34,7 +34,6 @@ struct EchoRunSpec {
 struct EchoRunResult {
   bool setup_ok = false;
   std::string setup_error;
-  std::string ring_mode;
   bool interrupted = false;
   EchoStats stats;
   EngineStats engine;

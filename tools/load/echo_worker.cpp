@@ -40,11 +40,8 @@ EchoWorker::EchoWorker(const EchoPlan& plan, RunControl& rc)
 EchoWorker::~EchoWorker() = default;
 
 bool EchoWorker::setup() {
-  if (std::string err = engine_.init(); !err.empty()) {
-    setup_error = err;
-    return false;
-  }
-  ring_mode = engine_.ring_mode();
+  setup_error = engine_.init();
+  if (!setup_error.empty()) return false;
   payload_.init(p_.size, p_.binary, rng_);
   ring_cap_ = p_.rate > 0 ? p_.max_outstanding : p_.inflight;
   stamps_.reset(new uint64_t[size_t(ring_cap_) * p_.conns]);
@@ -53,35 +50,17 @@ bool EchoWorker::setup() {
     ce_[i].stamps = stamps_.get() + size_t(ring_cap_) * i;
     ce_[i].salt = rng_.next() & ((uint64_t{1} << 47) - 1);
   }
-  const uint64_t deadline = now_ns() + p_.setup_timeout_ns;
-  uint32_t next = 0;
-  while (opened_ + failed_ < p_.conns) {
-    while (next < p_.conns && engine_.can_start()) engine_.start(next++);
-    if (!engine_.poll(10'000'000)) break;
-    if (failed_ || rc_.setup_failed.load(std::memory_order_relaxed) || interrupts()) break;
-    if (now_ns() > deadline) {
-      setup_error = "setup timed out: " + std::to_string(opened_) + " of " + std::to_string(p_.conns) +
-                    " connections of this thread upgraded";
-      return false;
-    }
-  }
-  if (opened_ == p_.conns) return true;
-  if (setup_error.empty())
-    setup_error = !engine_.stats.first_error.empty() ? engine_.stats.first_error
-                  : interrupts() ? "interrupted" : "another thread failed its setup";
-  return false;
+  return open_all(engine_, p_.conns, setup_, rc_, now_ns() + p_.setup_timeout_ns, setup_error, [&] {
+    return "setup timed out: " + std::to_string(setup_.ready) + " of " + std::to_string(p_.conns) +
+           " connections of this thread upgraded";
+  });
 }
 
 void EchoWorker::run() {
-  const bool ok = setup();
-  if (!ok) rc_.setup_failed.store(true);
-  rc_.ready.fetch_add(1);
-  const uint64_t start = rc_.wait_start();
-  if (ok && !rc_.setup_failed.load()) {
+  if (const uint64_t start = rc_.enter_run(setup())) {
     t0_ = start;
     measure_ = rc_.measure_ns.load();
     end_ = rc_.end_ns.load();
-    while (now_ns() < start) sleep_ns(50'000);
     engine_.set_now(now_ns());
     phase_ = Phase::running;
     if (p_.rate > 0) {
@@ -199,7 +178,7 @@ bool EchoWorker::enqueue(Conn& c, uint64_t stamp) {
 }
 
 void EchoWorker::on_open(Conn&) {
-  if (phase_ == Phase::setup) ++opened_;
+  if (phase_ == Phase::setup) ++setup_.ready;
 }
 
 void EchoWorker::on_message_begin(Conn& c, uint8_t opcode) {
@@ -297,13 +276,7 @@ void EchoWorker::error(Conn& c, const std::string& why) {
 }
 
 void EchoWorker::on_closed(Conn& c, EndKind kind, const char* why) {
-  if (phase_ == Phase::setup) {
-    if (kind == EndKind::failed) {
-      ++failed_;
-      if (setup_error.empty() && why) setup_error = engine_.stats.first_error.empty() ? why : engine_.stats.first_error;
-    }
-    return;
-  }
+  if (phase_ == Phase::setup) return setup_.on_closed(engine_, kind, why, setup_error);
   ConnEcho& e = ce_[c.index];
   stats.lost += e.outstanding;
   if (e.owed > e.send_seq) stats.backlog_unsent += e.owed - e.send_seq;
@@ -316,6 +289,22 @@ void EchoWorker::on_closed(Conn& c, EndKind kind, const char* why) {
     if (stats.first_error.empty() && why)
       stats.first_error = "connection " + std::to_string(p_.first_conn + c.index) + ": " + why;
   }
+}
+
+void EchoStats::add(const EchoStats& o) {
+  sent += o.sent;
+  echoed += o.echoed;
+  measured += o.measured;
+  measured_sent += o.measured_sent;
+  mismatches += o.mismatches;
+  unexpected += o.unexpected;
+  lost += o.lost;
+  late += o.late;
+  max_lag_ns = std::max(max_lag_ns, o.max_lag_ns);
+  backlog_unsent += o.backlog_unsent;
+  conns_lost += o.conns_lost;
+  last_echo_ns = std::max(last_echo_ns, o.last_echo_ns);
+  if (first_error.empty()) first_error = o.first_error;
 }
 
 }  // namespace load

@@ -20,6 +20,7 @@
 
 #include "engine.hpp"
 #include "histogram.hpp"
+#include "open_all.hpp"
 #include "payload.hpp"
 #include "run_control.hpp"
 
@@ -62,6 +63,10 @@ struct EchoStats {
   uint64_t conns_lost = 0;    // connections that ended before the drain
   uint64_t last_echo_ns = 0;
   std::string first_error;
+
+  // Another thread's figures: counts add up, the latest echo and the worst
+  // lag win, the first error is kept.
+  void add(const EchoStats& o);
 };
 
 class EchoWorker final : public EngineHandler {
@@ -77,7 +82,6 @@ class EchoWorker final : public EngineHandler {
   EchoStats stats;
   EngineStats engine_stats;  // copied when the run is over
   std::string setup_error;
-  std::string ring_mode;
 
  private:
   struct ConnEcho;
@@ -109,7 +113,7 @@ class EchoWorker final : public EngineHandler {
   std::unique_ptr<uint64_t[]> stamps_;
   uint32_t ring_cap_ = 0;  // stamps per connection
   Phase phase_ = Phase::setup;
-  uint32_t opened_ = 0, failed_ = 0;
+  SetupTally setup_;
   uint64_t t0_ = 0, measure_ = 0, end_ = UINT64_MAX;
   double period_ns_ = 0;   // open loop
   uint64_t cursor_ = 0;    // open loop: next send index k

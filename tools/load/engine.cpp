@@ -124,6 +124,7 @@ std::string Engine::init() {
     rc = io_uring_queue_init_params(sq, &ring_, &q);
     if (rc == 0) {
       ring_mode_ = t.name;
+      stats.ring_mode = t.name;
       ring_ok_ = true;
       break;
     }

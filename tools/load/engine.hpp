@@ -26,6 +26,7 @@
 
 #include "buf_ring.hpp"
 #include "clock.hpp"
+#include "engine_stats.hpp"
 #include "live.hpp"
 #include "target.hpp"
 #include "ws_frames.hpp"
@@ -102,23 +103,6 @@ struct EngineConfig {
   uint32_t recv_bufs = 0;           // provided buffers; 0 = from `connections`
   bool spread_sources = false;      // bind each socket to 127.0.0.X first
   uint32_t source_offset = 0;       // global index of slot 0, picks X
-};
-
-struct EngineStats {
-  uint64_t connect_failed = 0;
-  uint64_t handshake_failed = 0;
-  uint64_t protocol_errors = 0;
-  uint64_t dropped = 0;          // open connection lost without a close handshake
-  uint64_t server_closes = 0;    // close frames the server started
-  uint64_t unclean_closes = 0;
-  uint64_t clean_closes = 0;
-  uint64_t pings = 0;
-  uint64_t pings_unanswered = 0; // staging had no room for another pong
-  uint64_t enobufs = 0;          // multishot recv re-armed after the buffer ring ran dry
-  uint64_t bytes_out = 0;
-  uint64_t bytes_in = 0;
-  uint16_t first_server_close = 0;
-  std::string first_error;
 };
 
 class Engine {

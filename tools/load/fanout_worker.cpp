@@ -59,11 +59,8 @@ FanoutWorker::FanoutWorker(const FanoutPlan& plan, RunControl& rc, FanoutShared&
 FanoutWorker::~FanoutWorker() = default;
 
 bool FanoutWorker::setup() {
-  if (std::string err = engine_.init(); !err.empty()) {
-    setup_error = err;
-    return false;
-  }
-  ring_mode = engine_.ring_mode();
+  setup_error = engine_.init();
+  if (!setup_error.empty()) return false;
   const uint32_t n = p_.subs + p_.pubs;
   peers_.resize(n);
   const size_t pairs = size_t(p_.subs) * p_.total_pubs;
@@ -80,40 +77,22 @@ bool FanoutWorker::setup() {
   }
   for (uint32_t j = 0; j < p_.pubs; ++j) peers_[p_.subs + j].pub = p_.pub_first + j;
 
-  const uint64_t deadline = now_ns() + p_.setup_timeout_ns;
-  uint32_t next = 0;
-  while (ready_ + failed_ < n) {
-    while (next < n && engine_.can_start()) engine_.start(next++);
-    if (!engine_.poll(10'000'000)) break;
-    if (failed_ || rc_.setup_failed.load(std::memory_order_relaxed) || interrupts()) break;
-    if (now_ns() > deadline) {
-      uint32_t subscribed = 0, open_subs = 0;
-      for (uint32_t i = 0; i < p_.subs; ++i) {
-        subscribed += peers_[i].ready;
-        open_subs += engine_.conn(i).state == ConnState::open;
-      }
-      setup_error = "setup timed out: " + std::to_string(subscribed) + " of " + std::to_string(p_.subs) +
-                    " subscribers of this thread got \"type\":\"subscribed\" (" + std::to_string(open_subs) +
-                    " upgraded); does the server speak the envelope protocol at this path?";
-      return false;
+  return open_all(engine_, n, setup_, rc_, now_ns() + p_.setup_timeout_ns, setup_error, [&] {
+    uint32_t subscribed = 0, open_subs = 0;
+    for (uint32_t i = 0; i < p_.subs; ++i) {
+      subscribed += peers_[i].ready;
+      open_subs += engine_.conn(i).state == ConnState::open;
     }
-  }
-  if (ready_ == n) return true;
-  if (setup_error.empty())
-    setup_error = !engine_.stats.first_error.empty() ? engine_.stats.first_error
-                  : interrupts() ? "interrupted" : "another thread failed its setup";
-  return false;
+    return "setup timed out: " + std::to_string(subscribed) + " of " + std::to_string(p_.subs) +
+           " subscribers of this thread got \"type\":\"subscribed\" (" + std::to_string(open_subs) +
+           " upgraded); does the server speak the envelope protocol at this path?";
+  });
 }
 
 void FanoutWorker::run() {
-  const bool ok = setup();
-  if (!ok) rc_.setup_failed.store(true);
-  rc_.ready.fetch_add(1);
-  const uint64_t start = rc_.wait_start();
-  if (ok && !rc_.setup_failed.load()) {
+  if (const uint64_t start = rc_.enter_run(setup())) {
     t0_ = start;
     end_ = rc_.end_ns.load();
-    while (now_ns() < start) sleep_ns(50'000);
     engine_.set_now(now_ns());
     phase_ = Phase::running;
     if (p_.rate > 0) period_ns_ = 1e9 / p_.rate;
@@ -261,7 +240,7 @@ void FanoutWorker::on_open(Conn& c) {
   Peer& p = peers_[c.index];
   if (!is_sub(c)) {
     p.ready = true;
-    ++ready_;
+    ++setup_.ready;
     return;
   }
   char buf[128];
@@ -318,7 +297,7 @@ void FanoutWorker::on_message(Conn& c, std::string_view msg) {
     }
     if (has_string(msg, kType, "subscribed")) {
       p.ready = true;
-      ++ready_;
+      ++setup_.ready;
     } else if (has_string(msg, kType, "error")) {
       if (setup_error.empty()) setup_error = "subscribe refused: " + std::string(msg.substr(0, 300));
       engine_.abort(c, EndKind::failed, "subscribe refused");
@@ -403,13 +382,7 @@ void FanoutWorker::on_server_close(Conn& c, uint16_t code) {
 }
 
 void FanoutWorker::on_closed(Conn& c, EndKind kind, const char* why) {
-  if (phase_ == Phase::setup) {
-    if (kind == EndKind::failed) {
-      ++failed_;
-      if (setup_error.empty()) setup_error = engine_.stats.first_error.empty() ? why : engine_.stats.first_error;
-    }
-    return;
-  }
+  if (phase_ == Phase::setup) return setup_.on_closed(engine_, kind, why, setup_error);
   if (phase_ == Phase::running && kind != EndKind::clean) {
     ++stats.conns_lost;
     if (stats.first_error.empty() && why)
@@ -435,11 +408,36 @@ void FanoutWorker::finish_stats() {
       if (!gaps_[k] && !reorders_[k] && !dups_[k] && !missing) continue;
       bad = true;
       ++stats.pairs_with_problems;
-      if (stats.worst.size() < kMaxListed)
+      if (stats.worst.size() < FanoutStats::kMaxListed)
         stats.worst.push_back({p_.sub_first + i, pub, peers_[i].channel, gaps_[k], reorders_[k], dups_[k], missing});
     }
     if (bad) ++stats.subs_with_problems;
   }
+}
+
+void FanoutStats::add(const FanoutStats& o) {
+  published += o.published;
+  acks += o.acks;
+  publish_errors += o.publish_errors;
+  delivered += o.delivered;
+  expected += o.expected;
+  gaps += o.gaps;
+  reorders += o.reorders;
+  duplicates += o.duplicates;
+  misrouted += o.misrouted;
+  other_messages += o.other_messages;
+  oversize += o.oversize;
+  sub_errors += o.sub_errors;
+  conns_lost += o.conns_lost;
+  pairs_with_problems += o.pairs_with_problems;
+  subs_with_problems += o.subs_with_problems;
+  if (o.first_delivery_ns && (!first_delivery_ns || o.first_delivery_ns < first_delivery_ns))
+    first_delivery_ns = o.first_delivery_ns;
+  last_delivery_ns = std::max(last_delivery_ns, o.last_delivery_ns);
+  if (first_publish_error.empty()) first_publish_error = o.first_publish_error;
+  if (first_error.empty()) first_error = o.first_error;
+  for (const PairProblem& p : o.worst)
+    if (worst.size() < kMaxListed) worst.push_back(p);
 }
 
 }  // namespace load

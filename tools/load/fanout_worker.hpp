@@ -22,6 +22,7 @@
 
 #include "engine.hpp"
 #include "histogram.hpp"
+#include "open_all.hpp"
 #include "run_control.hpp"
 
 #include <atomic>
@@ -78,12 +79,16 @@ struct FanoutStats {
   std::string first_publish_error;
   std::string first_error;
   std::vector<PairProblem> worst;  // up to kMaxListed
+
+  static constexpr size_t kMaxListed = 20;
+  // Another thread's figures: counts add up, the delivery span widens, the
+  // first errors are kept and `worst` fills up to kMaxListed.
+  void add(const FanoutStats& o);
 };
 
 class FanoutWorker final : public EngineHandler {
  public:
   static constexpr size_t kMaxMessage = 65536;
-  static constexpr size_t kMaxListed = 20;
 
   FanoutWorker(const FanoutPlan& plan, RunControl& rc, FanoutShared& shared, uint32_t workers);
   ~FanoutWorker() override;
@@ -95,7 +100,6 @@ class FanoutWorker final : public EngineHandler {
   FanoutStats stats;
   EngineStats engine_stats;
   std::string setup_error;
-  std::string ring_mode;
 
  private:
   struct Peer;
@@ -129,7 +133,7 @@ class FanoutWorker final : public EngineHandler {
   // late arrivals, late arrivals that filled a skip, duplicates, delivered.
   std::unique_ptr<uint32_t[]> next_, gaps_, reorders_, fills_, dups_, got_;
   Phase phase_ = Phase::setup;
-  uint32_t ready_ = 0, failed_ = 0;
+  SetupTally setup_;
   uint64_t t0_ = 0, end_ = UINT64_MAX;
   double period_ns_ = 0;
   uint64_t cursor_ = 0;

@@ -5,17 +5,16 @@
 // alone), then closed with the close handshake; its slot starts the next
 // connection once the close is over, until N are done. Handshakes/s is the
 // number of upgrades over the wall time of the whole run, closes included.
-#include "echo_report.hpp"
 #include "engine.hpp"
+#include "engine_report.hpp"
 #include "modes.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "run_control.hpp"
+#include "worker_threads.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <thread>
 
 namespace load {
 
@@ -50,11 +49,7 @@ class ConnectWorker final : public EngineHandler {
 
   void run() {
     setup_error = engine_.init();
-    if (!setup_error.empty()) rc_.setup_failed.store(true);
-    ring_mode = engine_.ring_mode();
-    rc_.ready.fetch_add(1);
-    rc_.wait_start();
-    if (setup_error.empty() && !rc_.setup_failed.load()) loop();
+    if (rc_.enter_run(setup_error.empty())) loop();
     engine_.shutdown();
     engine_stats = engine_.stats;
     rc_.finished.fetch_add(1);
@@ -64,7 +59,7 @@ class ConnectWorker final : public EngineHandler {
   Histogram upgrade_hist, tcp_hist;
   EngineStats engine_stats;
   uint64_t started = 0, upgraded = 0, timeouts = 0, lingered = 0, last_done_ns = 0;
-  std::string setup_error, ring_mode;
+  std::string setup_error;
 
  private:
   void loop() {
@@ -148,37 +143,21 @@ int mode_connect(int argc, char** argv) {
       f64("--timeout", "S", "a handshake or close slower than this fails", &timeout, 0.1, 120),
       f64("--duration", "S", "stop starting new connections after S seconds", &duration, 0.1, 3600),
   };
-  add_common(specs, c);
-  if (std::string err = parse_options(specs, argc, argv); !err.empty()) {
-    std::fprintf(stderr, "ringcast-load connect: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (c.help) {
-    print_help(stdout, "connect",
-               "Opens N WebSocket connections, K at a time: TCP connect, upgrade (the 101 and its\n"
-               "Sec-WebSocket-Accept are checked), then a clean close handshake. Reports handshakes/s and\n"
-               "the latency from connect() to the 101 (and of the TCP connect alone).",
-               specs,
-               "examples:\n"
-               "  ringcast-load connect --connections 20000 --concurrency 200\n"
-               "  ringcast-load connect --url ws://127.0.0.1:8080/api/v1/ws --connections 1000 --json");
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(
+          "connect", specs, c, argc, argv,
+          "Opens N WebSocket connections, K at a time: TCP connect, upgrade (the 101 and its\n"
+          "Sec-WebSocket-Accept are checked), then a clean close handshake. Reports handshakes/s and\n"
+          "the latency from connect() to the 101 (and of the TCP connect alone).",
+          "examples:\n"
+          "  ringcast-load connect --connections 20000 --concurrency 200\n"
+          "  ringcast-load connect --url ws://127.0.0.1:8080/api/v1/ws --connections 1000 --json"))
+    return *done;
   Target target;
-  if (std::string err = prepare_target("--url", c.url, c.allow_remote, target); !err.empty()) {
-    std::fprintf(stderr, "ringcast-load connect: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (target.scheme != Scheme::ws) {
-    std::fprintf(stderr, "ringcast-load connect: --url must be ws://\n");
-    return kExitUsage;
-  }
+  if (std::string err = prepare_ws_target("--url", c.url, c.allow_remote, target); !err.empty())
+    return usage_error("connect", err);
   const uint64_t limit = raise_fd_limit();
-  if (concurrency + 64 > limit) {
-    std::fprintf(stderr, "ringcast-load connect: --concurrency exceeds the open-files limit (%llu)\n",
-                 (unsigned long long)limit);
-    return kExitUsage;
-  }
+  if (concurrency + 64 > limit)
+    return usage_error("connect", "--concurrency exceeds the open-files limit (" + std::to_string(limit) + ")");
   const unsigned threads = unsigned(std::min<uint64_t>(c.threads, concurrency));
   RunControl rc;
   std::vector<std::unique_ptr<ConnectWorker>> workers;
@@ -195,11 +174,8 @@ int mode_connect(int argc, char** argv) {
     p.timeout_ns = uint64_t(timeout * 1e9);
     workers.push_back(std::make_unique<ConnectWorker>(p, rc));
   }
-  std::vector<const Live*> blocks;
-  for (auto& w : workers) blocks.push_back(&w->live);
-  std::vector<std::thread> pool;
-  for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
-  while (rc.ready.load() < threads) sleep_ns(1'000'000);
+  WorkerThreads pool(workers);
+  pool.wait_ready(rc, nullptr, concurrency);
 
   Watch watch;
   watch.server_pid = pid_t(c.server_pid);
@@ -217,17 +193,17 @@ int mode_connect(int argc, char** argv) {
       seen = interrupts();
       rc.stop.store(true);
     }
-    progress.maybe_print(blocks, "run", concurrency);
+    progress.maybe_print(pool.live, "run", concurrency);
     sleep_ns(5'000'000);
   }
-  for (auto& t : pool) t.join();
+  pool.join();
   watch.end();
   progress.finish_line();
 
   auto up = std::make_unique<Histogram>(), tcp = std::make_unique<Histogram>();
   EngineStats eng;
   uint64_t started = 0, upgraded = 0, timeouts = 0, lingered = 0, last = start;
-  std::string setup_error, ring_mode;
+  std::string setup_error;
   for (auto& w : workers) {
     up->merge(w->upgrade_hist);
     tcp->merge(w->tcp_hist);
@@ -236,21 +212,8 @@ int mode_connect(int argc, char** argv) {
     timeouts += w->timeouts;
     lingered += w->lingered;
     last = std::max(last, w->last_done_ns);
-    const EngineStats& e = w->engine_stats;
-    eng.connect_failed += e.connect_failed;
-    eng.handshake_failed += e.handshake_failed;
-    eng.protocol_errors += e.protocol_errors;
-    eng.dropped += e.dropped;
-    eng.server_closes += e.server_closes;
-    eng.clean_closes += e.clean_closes;
-    eng.unclean_closes += e.unclean_closes;
-    eng.pings += e.pings;
-    eng.bytes_out += e.bytes_out;
-    eng.bytes_in += e.bytes_in;
-    if (!eng.first_server_close) eng.first_server_close = e.first_server_close;
-    if (eng.first_error.empty()) eng.first_error = e.first_error;
+    eng.add(w->engine_stats);
     if (setup_error.empty()) setup_error = w->setup_error;
-    if (ring_mode.empty()) ring_mode = w->ring_mode;
   }
   const double wall = double(last - start) / 1e9;
   Report rep("connect", target.text);
@@ -259,7 +222,7 @@ int mode_connect(int argc, char** argv) {
   cfg.count("concurrency", concurrency);
   cfg.count("threads", threads);
   cfg.number("timeout_s", timeout, 1);
-  cfg.text("io_uring", ring_mode);
+  cfg.text("io_uring", eng.ring_mode);
   Report::Section& res = rep.section("result");
   res.count("attempted", started);
   res.count("upgraded", upgraded);
@@ -274,12 +237,11 @@ int mode_connect(int argc, char** argv) {
   engine_section(rep, eng);
   rep.cpu(watch, threads);
   if (!setup_error.empty()) rep.add_problem("setup failed: " + setup_error);
-  if (started < connections) rep.add_problem(std::to_string(connections - started) + " connections never started (time limit or ^C)");
-  if (started > upgraded) rep.add_problem(std::to_string(started - upgraded) + " connections did not upgrade");
-  engine_problems(rep, eng, true);
+  rep.add_problem(connections - started, "connections never started (time limit or ^C)");
+  rep.add_problem(started - upgraded, "connections did not upgrade");
+  engine_problems(rep, eng);
   if (!eng.first_error.empty()) rep.add_problem("first error: " + eng.first_error);
-  rep.set_ok(setup_error.empty() && started == connections && upgraded == connections && !eng.protocol_errors &&
-             !eng.dropped && !eng.server_closes && !eng.unclean_closes);
+  rep.set_ok(setup_error.empty() && started == connections && upgraded == connections && engine_clean(eng));
   int code = emit(rep, c.json);
   return setup_error.empty() ? code : kExitSetup;
 }

@@ -5,37 +5,17 @@
 // publishers, before it increments pubs_done (release); workers read
 // pub_sent[] only after pubs_done == workers (acquire). Main reads drained
 // and decides when to stop; workers never wait for each other otherwise.
-#include "echo_report.hpp"
+#include "engine_report.hpp"
 #include "fanout_worker.hpp"
 #include "modes.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "worker_threads.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <thread>
 
 namespace load {
-
-namespace {
-void add(EngineStats& a, const EngineStats& b) {
-  a.connect_failed += b.connect_failed;
-  a.handshake_failed += b.handshake_failed;
-  a.protocol_errors += b.protocol_errors;
-  a.dropped += b.dropped;
-  a.server_closes += b.server_closes;
-  a.unclean_closes += b.unclean_closes;
-  a.clean_closes += b.clean_closes;
-  a.pings += b.pings;
-  a.pings_unanswered += b.pings_unanswered;
-  a.enobufs += b.enobufs;
-  a.bytes_out += b.bytes_out;
-  a.bytes_in += b.bytes_in;
-  if (!a.first_server_close) a.first_server_close = b.first_server_close;
-  if (a.first_error.empty()) a.first_error = b.first_error;
-}
-}  // namespace
 
 int mode_fanout(int argc, char** argv) {
   CommonOptions c;
@@ -55,45 +35,28 @@ int mode_fanout(int argc, char** argv) {
       f64("--drain-timeout", "S", "after publishing, wait at most S seconds for deliveries", &drain, 0.1, 600),
       u64("--max-connecting", "K", "handshakes in progress at once during setup", &max_connecting, 1, 65536),
   };
-  add_common(specs, c);
-  if (std::string err = parse_options(specs, argc, argv); !err.empty()) {
-    std::fprintf(stderr, "ringcast-load fanout: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (c.help) {
-    print_help(stdout, "fanout",
-               "Publishers publish to channels, subscribers receive (ringcast's envelope protocol:\n"
-               "subscribe / publish / published, messages {\"pub\",\"seq\",\"ts\"}). Reports delivered\n"
-               "messages/s, end-to-end latency (receive time - ts), expected vs delivered, and gaps and\n"
-               "reorders per (subscriber, publisher); exits 1 if any message is lost, skipped or reordered.",
-               specs,
-               "The server must not rate-limit the publishers (ringcast: rate_limit_per_minute = 0 on the\n"
-               "endpoint), or publishes come back as errors.\n\n"
-               "examples:\n"
-               "  ringcast-load fanout --subscribers 1000 --channels 10 --publishers 4 --rate 20000 --messages 50000\n"
-               "  ringcast-load fanout --subscribers 100 --channels 1 --publishers 1 --rate 0 --window 64");
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(
+          "fanout", specs, c, argc, argv,
+          "Publishers publish to channels, subscribers receive (ringcast's envelope protocol:\n"
+          "subscribe / publish / published, messages {\"pub\",\"seq\",\"ts\"}). Reports delivered\n"
+          "messages/s, end-to-end latency (receive time - ts), expected vs delivered, and gaps and\n"
+          "reorders per (subscriber, publisher); exits 1 if any message is lost, skipped or reordered.",
+          "The server must not rate-limit the publishers (ringcast: rate_limit_per_minute = 0 on the\n"
+          "endpoint), or publishes come back as errors.\n\n"
+          "examples:\n"
+          "  ringcast-load fanout --subscribers 1000 --channels 10 --publishers 4 --rate 20000 --messages 50000\n"
+          "  ringcast-load fanout --subscribers 100 --channels 1 --publishers 1 --rate 0 --window 64"))
+    return *done;
   Target target;
-  if (std::string err = prepare_target("--url", c.url, c.allow_remote, target); !err.empty()) {
-    std::fprintf(stderr, "ringcast-load fanout: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (target.scheme != Scheme::ws) {
-    std::fprintf(stderr, "ringcast-load fanout: --url must be ws://\n");
-    return kExitUsage;
-  }
-  if (subscribers * publishers > 4'000'000) {
-    std::fprintf(stderr, "ringcast-load fanout: subscribers x publishers must stay <= 4,000,000 (16 bytes of "
-                         "order tracking per pair)\n");
-    return kExitUsage;
-  }
+  if (std::string err = prepare_ws_target("--url", c.url, c.allow_remote, target); !err.empty())
+    return usage_error("fanout", err);
+  if (subscribers * publishers > 4'000'000)
+    return usage_error("fanout",
+                       "subscribers x publishers must stay <= 4,000,000 (16 bytes of order tracking per pair)");
   const uint64_t limit = raise_fd_limit();
-  if (subscribers + publishers + 64 > limit) {
-    std::fprintf(stderr, "ringcast-load fanout: %llu connections exceed the open-files limit (%llu)\n",
-                 (unsigned long long)(subscribers + publishers), (unsigned long long)limit);
-    return kExitUsage;
-  }
+  if (subscribers + publishers + 64 > limit)
+    return usage_error("fanout", std::to_string(subscribers + publishers) +
+                                     " connections exceed the open-files limit (" + std::to_string(limit) + ")");
 
   const unsigned threads = unsigned(std::min<uint64_t>(c.threads, subscribers + publishers));
   RunControl rc;
@@ -115,17 +78,10 @@ int mode_fanout(int argc, char** argv) {
     p.setup_timeout_ns = uint64_t(10e9) + (subscribers + publishers) * 1'000'000;
     workers.push_back(std::make_unique<FanoutWorker>(p, rc, shared, threads));
   }
-  std::vector<const Live*> blocks;
-  for (auto& w : workers) blocks.push_back(&w->live);
-  std::vector<std::thread> pool;
-  for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
-
+  WorkerThreads pool(workers);
   const uint64_t conns = subscribers + publishers;
   Progress progress(c.quiet, "published", "delivered");
-  while (rc.ready.load() < threads) {
-    progress.maybe_print(blocks, "setup", conns);
-    sleep_ns(5'000'000);
-  }
+  pool.wait_ready(rc, &progress, conns);
   const bool setup_ok = !rc.setup_failed.load();
   Watch watch;
   watch.server_pid = pid_t(c.server_pid);
@@ -158,45 +114,22 @@ int mode_fanout(int argc, char** argv) {
       else rc.stop.store(true);
     }
     const char* phase = shared.pubs_done.load() < threads ? "pub" : rc.stop.load() ? "close" : "drain";
-    progress.maybe_print(blocks, phase, conns);
+    progress.maybe_print(pool.live, phase, conns);
     sleep_ns(5'000'000);
   }
-  for (auto& t : pool) t.join();
+  pool.join();
   if (!stopped_at) watch.end();
   progress.finish_line();
 
   FanoutStats st;
   EngineStats eng;
   auto hist = std::make_unique<Histogram>();
-  std::string setup_error, ring_mode;
+  std::string setup_error;
   for (auto& w : workers) {
-    const FanoutStats& s = w->stats;
-    st.published += s.published;
-    st.acks += s.acks;
-    st.publish_errors += s.publish_errors;
-    st.delivered += s.delivered;
-    st.expected += s.expected;
-    st.gaps += s.gaps;
-    st.reorders += s.reorders;
-    st.duplicates += s.duplicates;
-    st.misrouted += s.misrouted;
-    st.other_messages += s.other_messages;
-    st.oversize += s.oversize;
-    st.sub_errors += s.sub_errors;
-    st.conns_lost += s.conns_lost;
-    st.pairs_with_problems += s.pairs_with_problems;
-    st.subs_with_problems += s.subs_with_problems;
-    if (s.first_delivery_ns && (!st.first_delivery_ns || s.first_delivery_ns < st.first_delivery_ns))
-      st.first_delivery_ns = s.first_delivery_ns;
-    st.last_delivery_ns = std::max(st.last_delivery_ns, s.last_delivery_ns);
-    if (st.first_publish_error.empty()) st.first_publish_error = s.first_publish_error;
-    if (st.first_error.empty()) st.first_error = s.first_error;
-    for (const PairProblem& p : s.worst)
-      if (st.worst.size() < FanoutWorker::kMaxListed) st.worst.push_back(p);
-    add(eng, w->engine_stats);
+    st.add(w->stats);
+    eng.add(w->engine_stats);
     hist->merge(w->hist);
     if (setup_error.empty()) setup_error = w->setup_error;
-    if (ring_mode.empty()) ring_mode = w->ring_mode;
   }
 
   Report rep("fanout", target.text);
@@ -209,7 +142,7 @@ int mode_fanout(int argc, char** argv) {
   else cfg.text("rate_per_s", "max");
   if (window) cfg.count("window", window);
   cfg.count("threads", threads);
-  cfg.text("io_uring", ring_mode + " + multishot recv");
+  cfg.text("io_uring", eng.ring_mode + " + multishot recv");
 
   const uint64_t pub_end = shared.publish_end_ns.load();
   const double pub_s = pub_end > start ? double(pub_end - start) / 1e9 : 0;
@@ -252,24 +185,19 @@ int mode_fanout(int argc, char** argv) {
   rep.cpu(watch, threads);
 
   if (!setup_ok) rep.add_problem("setup failed: " + setup_error);
-  auto problem = [&](uint64_t n, const char* what) {
-    if (n) rep.add_problem(std::to_string(n) + " " + what);
-  };
-  problem(lost, "expected deliveries never arrived (publishes answered with an error count here too)");
-  problem(st.gaps, "messages skipped (gaps)");
-  problem(st.reorders, "messages arrived out of order");
-  problem(st.duplicates, "messages arrived twice");
-  problem(st.misrouted, "messages delivered to the wrong channel");
-  problem(st.publish_errors, "publishes answered with an error");
-  problem(st.sub_errors, "errors sent to subscribers");
-  problem(st.conns_lost, "connections lost during the run");
-  if (setup_ok) engine_problems(rep, eng, true);
+  rep.add_problem(lost, "expected deliveries never arrived (publishes answered with an error count here too)");
+  rep.add_problem(st.gaps, "messages skipped (gaps)");
+  rep.add_problem(st.reorders, "messages arrived out of order");
+  rep.add_problem(st.duplicates, "messages arrived twice");
+  rep.add_problem(st.misrouted, "messages delivered to the wrong channel");
+  rep.add_problem(st.publish_errors, "publishes answered with an error");
+  rep.add_problem(st.sub_errors, "errors sent to subscribers");
+  rep.add_problem(st.conns_lost, "connections lost during the run");
+  if (setup_ok) engine_problems(rep, eng);
   if (setup_ok && st.published == 0) rep.add_problem("nothing was published");
   if (!st.first_error.empty()) rep.add_problem("first error: " + st.first_error);
   rep.set_ok(setup_ok && !lost && !st.gaps && !st.reorders && !st.duplicates && !st.misrouted && !st.publish_errors &&
-             !st.sub_errors && !st.conns_lost && st.published > 0 && !eng.connect_failed &&
-             !eng.handshake_failed && !eng.protocol_errors && !eng.dropped && !eng.server_closes &&
-             !eng.unclean_closes);
+             !st.sub_errors && !st.conns_lost && st.published > 0 && engine_clean(eng));
   int code = emit(rep, c.json);
   return setup_ok ? code : kExitSetup;
 }

@@ -9,7 +9,6 @@
 // samples the server's RSS (and a Prometheus metric) before the first
 // connect and at the end of the hold, runs the optional echo probe, and
 // tells the workers when to close through shared memory.
-#include "echo_report.hpp"
 #include "echo_run.hpp"
 #include "idle_worker.hpp"
 #include "modes.hpp"
@@ -115,50 +114,33 @@ int mode_idle(int argc, char** argv) {
       str("--probe-url", "URL", "while holding, echo on this ws:// (or tcp://) URL and report latency", &probe_url),
       f64("--probe-rate", "R", "probe messages per second", &probe_rate, 0.1, 100000),
   };
-  add_common(specs, c);
-  if (std::string err = parse_options(specs, argc, argv); !err.empty()) {
-    std::fprintf(stderr, "ringcast-load idle: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (c.help) {
-    print_help(stdout, "idle",
-               "Opens N WebSocket connections (K processes, each socket bound to 127.0.0.X first, X = 2..254)\n"
-               "and holds them, answering pings. Reports the server's RSS growth per held connection from\n"
-               "/proc/PID/status (--server-pid) and/or a metrics endpoint, and, with --probe-url, the echo\n"
-               "latency of a small probe while the connections are held. --threads is per process.",
-               specs,
-               "examples:\n"
-               "  ringcast-load idle --connections 19000 --hold 30 --server-pid $(pidof ringcast)\n"
-               "  ringcast-load idle --connections 50000 --processes 3 --hold 60 --server-pid PID \\\n"
-               "      --metrics-url http://127.0.0.1:9090/metrics --probe-url ws://127.0.0.1:8080/echo");
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(
+          "idle", specs, c, argc, argv,
+          "Opens N WebSocket connections (K processes, each socket bound to 127.0.0.X first, X = 2..254)\n"
+          "and holds them, answering pings. Reports the server's RSS growth per held connection from\n"
+          "/proc/PID/status (--server-pid) and/or a metrics endpoint, and, with --probe-url, the echo\n"
+          "latency of a small probe while the connections are held. --threads is per process.",
+          "examples:\n"
+          "  ringcast-load idle --connections 19000 --hold 30 --server-pid $(pidof ringcast)\n"
+          "  ringcast-load idle --connections 50000 --processes 3 --hold 60 --server-pid PID \\\n"
+          "      --metrics-url http://127.0.0.1:9090/metrics --probe-url ws://127.0.0.1:8080/echo"))
+    return *done;
   Target target;
-  if (std::string err = prepare_target("--url", c.url, c.allow_remote, target); !err.empty()) {
-    std::fprintf(stderr, "ringcast-load idle: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (target.scheme != Scheme::ws) {
-    std::fprintf(stderr, "ringcast-load idle: --url must be ws://\n");
-    return kExitUsage;
-  }
+  if (std::string err = prepare_ws_target("--url", c.url, c.allow_remote, target); !err.empty())
+    return usage_error("idle", err);
   if (!target.ipv4 && connections > 25000)
     std::fprintf(stderr, "ringcast-load idle: warning: source addresses can only be spread over 127.0.0.X for an "
                          "IPv4 target; expect to run out of ports near 28,000 connections\n");
   const uint64_t limit = raise_fd_limit();
   const uint64_t per_process = (connections + processes - 1) / processes;
-  if (per_process + 64 > limit) {
-    std::fprintf(stderr, "ringcast-load idle: %llu connections per process exceed the open-files limit (%llu); "
-                 "use --processes %llu or more\n", (unsigned long long)per_process, (unsigned long long)limit,
-                 (unsigned long long)((connections + limit - 65) / (limit - 64)));
-    return kExitUsage;
-  }
+  if (per_process + 64 > limit)
+    return usage_error("idle", std::to_string(per_process) + " connections per process exceed the open-files limit (" +
+                                   std::to_string(limit) + "); use --processes " +
+                                   std::to_string((connections + limit - 65) / (limit - 64)) + " or more");
   Target metrics;
   if (!metrics_url.empty()) {
-    if (std::string err = prepare_target("--metrics-url", metrics_url, c.allow_remote, metrics); !err.empty()) {
-      std::fprintf(stderr, "ringcast-load idle: %s\n", err.c_str());
-      return kExitUsage;
-    }
+    if (std::string err = prepare_target("--metrics-url", metrics_url, c.allow_remote, metrics); !err.empty())
+      return usage_error("idle", err);
   }
   EchoRunSpec probe;
   if (!probe_url.empty()) {
@@ -171,10 +153,8 @@ int mode_idle(int argc, char** argv) {
     probe.duration_s = std::max(hold, 0.1);
     probe.drain_s = 2;
     probe.quiet = true;
-    if (std::string err = prepare_echo(probe_url, c.allow_remote, probe); !err.empty()) {
-      std::fprintf(stderr, "ringcast-load idle: --probe-url: %s\n", err.c_str());
-      return kExitUsage;
-    }
+    if (std::string err = prepare_echo(probe_url, c.allow_remote, probe); !err.empty())
+      return usage_error("idle", "--probe-url: " + err);
   }
   const unsigned threads = unsigned(c.threads);
   const unsigned nproc = unsigned(processes);
@@ -389,15 +369,13 @@ int mode_idle(int argc, char** argv) {
       cpu.number("server_percent_while_holding", during.percent(), 1);
     }
   }
-  auto problem = [&](uint64_t n, const char* what) {
-    if (n) rep.add_problem(std::to_string(n) + " " + what);
-  };
-  problem(uint64_t(abnormal), "worker process(es) died");
-  problem(failed, "connection(s) failed to open");
-  if (opened + failed < connections) problem(connections - opened - failed, "connection(s) never attempted (setup timeout or ^C)");
-  problem(dropped, "held connection(s) ended by the server");
-  problem(protocol, "protocol error(s)");
-  problem(unclean, "close handshake(s) not completed");
+  rep.add_problem(uint64_t(abnormal), "worker process(es) died");
+  rep.add_problem(failed, "connection(s) failed to open");
+  if (opened + failed < connections)
+    rep.add_problem(connections - opened - failed, "connection(s) never attempted (setup timeout or ^C)");
+  rep.add_problem(dropped, "held connection(s) ended by the server");
+  rep.add_problem(protocol, "protocol error(s)");
+  rep.add_problem(unclean, "close handshake(s) not completed");
   if (!first_error.empty()) rep.add_problem("first error: " + first_error);
   rep.set_ok(opened == connections && !abnormal && !failed && !dropped && !protocol && !unclean && !interrupted &&
              probe_ok);

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "modes.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -130,6 +132,20 @@ void print_help(FILE* f, const char* mode, const char* summary, const std::vecto
     std::fprintf(f, "%-26s %s%s\n", left.c_str(), o.help, def.c_str());
   }
   if (notes && *notes) std::fprintf(f, "\n%s\n", notes);
+}
+
+std::optional<int> parse_command_line(const char* mode, std::vector<OptSpec>& specs, CommonOptions& c, int argc,
+                                      char** argv, const char* summary, const char* notes) {
+  add_common(specs, c);
+  if (std::string err = parse_options(specs, argc, argv); !err.empty()) return usage_error(mode, err);
+  if (!c.help) return std::nullopt;
+  print_help(stdout, mode, summary, specs, notes);
+  return kExitOk;
+}
+
+int usage_error(const char* mode, const std::string& what) {
+  std::fprintf(stderr, "ringcast-load %s: %s\n", mode, what.c_str());
+  return kExitUsage;
 }
 
 }  // namespace load

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,5 +66,15 @@ std::string parse_options(const std::vector<OptSpec>& specs, int argc, char** ar
 
 void print_help(FILE* f, const char* mode, const char* summary, const std::vector<OptSpec>& specs,
                 const char* notes);
+
+// A mode's whole command line: add_common(), parse_options(), and --help
+// (`summary` and `notes` as in print_help). Returns the exit status when the
+// mode is done (bad usage, said on stderr; or the help, printed), nothing
+// when it should run.
+std::optional<int> parse_command_line(const char* mode, std::vector<OptSpec>& specs, CommonOptions& c, int argc,
+                                      char** argv, const char* summary, const char* notes);
+
+// "ringcast-load MODE: what" on stderr; returns the bad-usage exit status.
+int usage_error(const char* mode, const std::string& what);
 
 }  // namespace load

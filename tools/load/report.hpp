@@ -39,6 +39,10 @@ class Report {
   void set_ok(bool ok) { ok_ = ok; }
   bool ok() const { return ok_; }
   void add_problem(const std::string& p) { problems_.push_back(p); }
+  // "<n> <what>", only when n > 0: add_problem(lost, "message(s) never echoed").
+  void add_problem(uint64_t n, const char* what) {
+    if (n) add_problem(std::to_string(n) + " " + what);
+  }
 
   // Percentiles p50/p90/p99/p99.9/max (+ min, mean, count) in microseconds.
   void latency(const std::string& name, const Histogram& h);

@@ -31,6 +31,18 @@ struct RunControl {
     while ((s = start_ns.load(std::memory_order_acquire)) == 0) sleep_ns(200'000);
     return s;
   }
+
+  // A worker whose setup is over: counts it ready (and its failure), waits
+  // for main's start and then until the start time itself. Returns the start
+  // time, or 0 when there is no run (this or another worker failed setup).
+  uint64_t enter_run(bool setup_ok) {
+    if (!setup_ok) setup_failed.store(true);
+    ready.fetch_add(1);
+    const uint64_t s = wait_start();
+    if (!setup_ok || setup_failed.load()) return 0;
+    while (now_ns() < s) sleep_ns(50'000);
+    return s;
+  }
 };
 
 // Process-wide interrupt state (SIGINT/SIGTERM).

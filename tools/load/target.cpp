@@ -104,4 +104,10 @@ std::string prepare_target(std::string_view flag, std::string_view url, bool all
   return {};
 }
 
+std::string prepare_ws_target(std::string_view flag, std::string_view url, bool allow_remote, Target& out) {
+  if (std::string err = prepare_target(flag, url, allow_remote, out); !err.empty()) return err;
+  if (out.scheme != Scheme::ws) return std::string(flag) + " must be ws://";
+  return {};
+}
+
 }  // namespace load

@@ -40,5 +40,7 @@ std::string resolve(Target& t);
 // parse_url + resolve + the loopback guard, for a flag named `flag`.
 std::string prepare_target(std::string_view flag, std::string_view url, bool allow_remote,
                            Target& out);
+// prepare_target, for a URL that must be ws:// (connect, fanout, idle).
+std::string prepare_ws_target(std::string_view flag, std::string_view url, bool allow_remote, Target& out);
 
 }  // namespace load
