@@ -45,6 +45,9 @@ int BufferRing::init(io_uring* ring, uint16_t group_id, uint32_t count, uint32_t
                  MAP_ANONYMOUS | MAP_PRIVATE | MAP_NORESERVE, -1, 0);
   if (b == MAP_FAILED) return -errno;
   base_ = static_cast<uint8_t*>(b);
+  // Touched sparsely (a page or so per buffer in use): huge pages would turn
+  // each first touch into 2 MiB. Advice only, so a failure changes nothing.
+  madvise(base_, size_t(count) * stride_, MADV_NOHUGEPAGE);
 
   io_uring_buf_reg reg;
   std::memset(&reg, 0, sizeof(reg));

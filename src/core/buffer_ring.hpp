@@ -5,16 +5,18 @@
 //
 // Memory follows the traffic, not the ring's size. The kernel takes buffers
 // in ring order, so a ring holding all `count` buffers would rotate through
-// every one of them and, after enough small receives (request heads, pings),
+// every one of them and, after enough small receives (request heads, pongs),
 // keep a page of each resident (2048 x 4 KiB = 8 MiB per reactor) however
-// few connections are active. Instead only `target` buffers are in the ring:
-// twice the busiest turn's demand (buffers filled plus receives that ended
-// with -ENOBUFS), grown at once when a turn needs more, shrunk at most by
-// half a window (kWindowMs) later. The rest wait on a LIFO stack, so the
-// buffers that go back to the kernel are the ones it touched last; a buffer
-// that sat on the stack for a whole window is given back to the system
-// (MADV_DONTNEED), which is safe because the kernel cannot write to a buffer
-// that is not in the ring. `count` stays the ceiling for a burst.
+// few connections are active. Instead the ring holds `target` buffers: twice
+// the busiest recent turn's demand (buffers filled plus receives that ended
+// with -ENOBUFS), at least kMinTarget, at most `count`. It grows in the turn
+// that needs more and shrinks by at most half per quiet window (kWindowMs);
+// a buffer above the target leaves the ring when the kernel has used it.
+// Buffers out of the ring wait on a LIFO stack, so the ones handed back to
+// the kernel are those it touched last, and one that sat there for a whole
+// window is given back to the system (MADV_DONTNEED). That is safe because
+// the kernel cannot write to a buffer that is not in the ring; buffers in
+// the ring are never released.
 #pragma once
 
 #include <cstddef>

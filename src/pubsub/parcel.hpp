@@ -34,7 +34,7 @@ struct Parcel {
     p->frame_len = frame_len;
     p->reserved = 0;
     p->exclude = exclude;
-    std::memcpy(p + 1, topic.data(), topic.size());
+    std::memcpy(reinterpret_cast<char*>(p + 1), topic.data(), topic.size());
     return p;
   }
 

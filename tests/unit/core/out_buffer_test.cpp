@@ -394,6 +394,107 @@ TEST(OutPool, SegmentsAreRecycled) {
   pool.release(s);
 }
 
+// The buffer behind the queue's i-th range.
+OutBuffer* buffer_of(const OutQueue& q, int i) {
+  iovec iov[OutQueue::kMaxIov];
+  const int n = q.gather(iov, OutQueue::kMaxIov);
+  if (i >= n) return nullptr;
+  // Every range here starts at offset 0 of its buffer.
+  return reinterpret_cast<OutBuffer*>(static_cast<uint8_t*>(iov[i].iov_base)) - 1;
+}
+
+TEST(OutQueue, SmallFirstWriteTakesASmallChunk) {
+  // A 101 or a pong into an idle connection's queue does not tie up 16 KiB.
+  OutPool pool;
+  OutQueue q;
+  write(q, pool, "HTTP/1.1 101 Switching Protocols\r\n\r\n");
+  OutBuffer* b = buffer_of(q, 0);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->capacity, OutPool::kSmallChunkBytes);
+  EXPECT_EQ(b->pooled, 2u);
+  q.clear(pool);
+  EXPECT_EQ(pool.free_small_chunks(), 1u);
+  EXPECT_EQ(pool.free_chunks(), 0u);
+}
+
+TEST(OutQueue, MoreOutputAfterASmallChunkGoesIntoFullChunks) {
+  OutPool pool;
+  OutQueue q;
+  const std::string a(OutPool::kSmallChunkBytes - 4, 'a');
+  write(q, pool, a);
+  write(q, pool, "bbbb");  // fills the small chunk exactly
+  EXPECT_EQ(iov_count(q), 1);
+  write(q, pool, "c");  // a queue with output in it gets a full chunk
+  ASSERT_EQ(iov_count(q), 2);
+  EXPECT_EQ(buffer_of(q, 0)->capacity, OutPool::kSmallChunkBytes);
+  EXPECT_EQ(buffer_of(q, 1)->capacity, OutPool::kChunkBytes);
+  EXPECT_EQ(gathered(q), a + "bbbbc");
+  q.clear(pool);
+}
+
+TEST(OutQueue, FirstWriteBiggerThanASmallChunkTakesAFullOne) {
+  OutPool pool;
+  OutQueue q;
+  write(q, pool, std::string(OutPool::kSmallChunkBytes + 1, 'x'));
+  EXPECT_EQ(buffer_of(q, 0)->capacity, OutPool::kChunkBytes);
+  q.clear(pool);
+}
+
+TEST(OutPool, SizesHaveTheirOwnFreeLists) {
+  OutPool pool;
+  OutBuffer* small = pool.acquire_small();
+  OutBuffer* full = pool.acquire(10);  // acquire() always gives a full chunk
+  EXPECT_EQ(small->capacity, OutPool::kSmallChunkBytes);
+  EXPECT_EQ(full->capacity, OutPool::kChunkBytes);
+  std::memset(small->data(), 1, small->capacity);
+  pool.unref(small);
+  pool.unref(full);
+  EXPECT_EQ(pool.free_small_chunks(), 1u);
+  EXPECT_EQ(pool.free_chunks(), 1u);
+  EXPECT_EQ(pool.acquire(10), full);
+  EXPECT_EQ(pool.acquire_small(), small);
+  EXPECT_EQ(small->refs, 1u);
+  EXPECT_EQ(small->used, 0u);
+  pool.unref(small);
+  pool.unref(full);
+}
+
+TEST(OutPool, TrimFreesChunksUnusedForAWholeWindow) {
+  const uint64_t w = OutPool::kTrimWindowMs;
+  OutPool pool;
+  OutBuffer* b[4];
+  for (auto*& x : b) x = pool.acquire(1);
+  for (auto* x : b) pool.unref(x);  // the stack: b[3] on top
+  ASSERT_EQ(pool.free_chunks(), 4u);
+  pool.trim(w);  // the first window ends: all four were just freed, none goes yet
+  EXPECT_EQ(pool.free_chunks(), 4u);
+
+  OutBuffer* top = pool.acquire(1);  // the second window uses one chunk
+  EXPECT_EQ(top, b[3]);
+  pool.unref(top);
+  pool.trim(w + w / 2);  // not the end of a window: nothing happens
+  EXPECT_EQ(pool.free_chunks(), 4u);
+  pool.trim(2 * w);  // the three below it were not touched all window (ASan: freed)
+  EXPECT_EQ(pool.free_chunks(), 1u);
+  EXPECT_EQ(pool.acquire(1), b[3]) << "the chunk kept is the one in use";
+  pool.unref(b[3]);
+
+  pool.trim(3 * w);  // used in this window: kept
+  EXPECT_EQ(pool.free_chunks(), 1u);
+  pool.trim(4 * w);  // idle for a whole window: freed
+  EXPECT_EQ(pool.free_chunks(), 0u);
+
+  // Small chunks are trimmed the same way; the pool still works afterwards.
+  pool.unref(pool.acquire_small());
+  pool.trim(5 * w);
+  pool.trim(6 * w);
+  EXPECT_EQ(pool.free_small_chunks(), 0u);
+  OutQueue q;
+  write(q, pool, "after trim");
+  EXPECT_EQ(gathered(q), "after trim");
+  q.clear(pool);
+}
+
 // Differential: random writes, shared appends and consumes against a
 // std::string model of the bytes in flight.
 TEST(OutQueue, RandomisedAgainstModel) {
