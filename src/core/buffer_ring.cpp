@@ -12,9 +12,10 @@ namespace ringcast::core {
 
 namespace {
 
-uint32_t ceil_pow2(uint32_t v) {
+// The smallest power of two >= v, at most cap (a power of two).
+uint32_t ceil_pow2(uint64_t v, uint32_t cap) {
   uint32_t p = 1;
-  while (p < v) p <<= 1;
+  while (p < v && p < cap) p <<= 1;
   return p;
 }
 
@@ -80,10 +81,11 @@ void BufferRing::recycle(uint16_t id) {
 void BufferRing::publish(uint64_t now_ms) {
   const uint32_t demand = used_ + short_;
   if (demand > peak_) peak_ = demand;
-  // Grow at once: the next turn may be as busy, give it twice this one.
-  if (short_ != 0 || 2 * uint64_t(demand) > target_) {
-    target_ = std::max(target_, std::min(count_, ceil_pow2(2 * demand)));
-  }
+  // Grow at once: the next turn may be as busy, give it twice this one
+  // (and, when the ring ran dry, at least twice what it held).
+  uint64_t want = 2 * uint64_t(demand);
+  if (short_ != 0) want = std::max(want, 2 * uint64_t(target_));
+  if (want > target_) target_ = ceil_pow2(want, count_);
   used_ = 0;
   short_ = 0;
   if (now_ms - window_start_ms_ >= kWindowMs) end_window(now_ms);
@@ -107,7 +109,7 @@ void BufferRing::end_window(uint64_t now_ms) {
   // Shrink towards twice the window's busiest turn, by at most half per
   // window, so a short lull between bursts does not starve the next one.
   // Buffers above the target leave the ring as the kernel uses them.
-  const uint32_t want = std::max(std::min(kMinTarget, count_), ceil_pow2(2 * peak_));
+  const uint32_t want = std::max(std::min(kMinTarget, count_), ceil_pow2(2 * uint64_t(peak_), count_));
   if (want < target_) target_ = std::max(want, target_ / 2);
   release_cold();
   peak_ = 0;
