@@ -83,7 +83,9 @@ class BufferRingTest : public ::testing::Test {
     br_.publish(now_ms);
     for (size_t i : rearm) arm(i);
     // The data of the pairs that ran dry is still in their sockets.
-    if (shortages) EXPECT_EQ(round_rest(shortages, msg, now_ms), shortages);
+    if (shortages) {
+      EXPECT_EQ(round_rest(shortages, msg, now_ms), shortages);
+    }
     return shortages;
   }
 
