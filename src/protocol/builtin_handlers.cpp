@@ -38,6 +38,20 @@ void invalid_channel(MessageContext& c, std::string_view name) {
   c.error(ErrorCode::invalid_channel, "channel names are 1 to 128 bytes of A-Z a-z 0-9 . _ - : / @", details);
 }
 
+// A channel name the request gives at `path` (a string, and a valid name);
+// answers the error itself and returns false otherwise.
+bool channel_name(MessageContext& c, element e, const std::string& path, std::string_view* out) {
+  if (e.get_string().get(*out) != simdjson::SUCCESS) {
+    c.error(ErrorCode::invalid_field, path + " must hold channel names (strings)", field_details(path, "string"));
+    return false;
+  }
+  if (!valid_channel(*out)) {
+    invalid_channel(c, *out);
+    return false;
+  }
+  return true;
+}
+
 // The channel list of subscribe/unsubscribe: `channels` (an array of
 // strings) or, in the action profile, a single `channel`. Answers the error
 // itself and returns false when the list is missing or bad.
@@ -48,14 +62,7 @@ bool channel_list(MessageContext& c, std::vector<std::string_view>* out) {
     std::string_view one;
     element single;
     if (c.protocol() == Protocol::action && find_field(c.env.root, "channel", &single)) {
-      if (single.get_string().get(one) != simdjson::SUCCESS) {
-        c.error(ErrorCode::invalid_field, "channel must be a string", field_details("channel", "string"));
-        return false;
-      }
-      if (!valid_channel(one)) {
-        invalid_channel(c, one);
-        return false;
-      }
+      if (!channel_name(c, single, "channel", &one)) return false;
       out->push_back(one);
       return true;
     }
@@ -70,14 +77,7 @@ bool channel_list(MessageContext& c, std::vector<std::string_view>* out) {
   }
   for (element item : arr) {
     std::string_view name;
-    if (item.get_string().get(name) != simdjson::SUCCESS) {
-      c.error(ErrorCode::invalid_field, path + " must hold strings", field_details(path, "string"));
-      return false;
-    }
-    if (!valid_channel(name)) {
-      invalid_channel(c, name);
-      return false;
-    }
+    if (!channel_name(c, item, path, &name)) return false;
     out->push_back(name);
   }
   return true;
@@ -176,14 +176,7 @@ class Publish final : public Handler {
       c.error(ErrorCode::missing_field, channel_path + " is required", field_details(channel_path));
       return;
     }
-    if (e.get_string().get(channel) != simdjson::SUCCESS) {
-      c.error(ErrorCode::invalid_field, channel_path + " must be a string", field_details(channel_path, "string"));
-      return;
-    }
-    if (!valid_channel(channel)) {
-      invalid_channel(c, channel);
-      return;
-    }
+    if (!channel_name(c, e, channel_path, &channel)) return;
     std::string_view type = "message";
     const std::string type_path = arg_path(c, "type");
     if (c.protocol() == Protocol::envelope && find_field(c.env.root, type_path, &e) &&
