@@ -258,9 +258,10 @@ class Forward final : public Handler {
       if (f.key == "channel_id" || f.key == "timestamp") continue;
       j.str(f.key).raw(":").element(f.value).raw(",");
     }
-    const std::string channel_copy(channel);
-    j.raw(R"("channel_id":)").str(channel_copy).raw(R"(,"timestamp":)").timestamp(core::wall_ms()).raw("}");
-    if (!c.gateway.publish_payload(c.reactor, channel_copy, msg, c.connection_id())) {
+    // `channel` is the topic's own name: it lives while the sender is
+    // subscribed, and the sender is not among those a delivery may close.
+    j.raw(R"("channel_id":)").str(channel).raw(R"(,"timestamp":)").timestamp(core::wall_ms()).raw("}");
+    if (!c.gateway.publish_payload(c.reactor, channel, msg, c.connection_id())) {
       c.gateway.fail(c.reactor, c.slot, CloseCode::internal_error, "out of memory");
       return;
     }
