@@ -88,6 +88,14 @@ class Reactor {
   uint32_t index() const { return opts_.index; }
   uint64_t now_ms() const { return now_ms_; }
   ConnId conn_id(uint32_t slot) const;
+  // True if id names a connection of this reactor that is still the same
+  // one (not closed and its slot reused); *slot is then its slot.
+  bool owns(ConnId id, uint32_t* slot) const {
+    const uint32_t s = uint32_t(id & 0xFFFFFFFFu);
+    if (s >= conns_.size() || conn_id(s) != id) return false;
+    *slot = s;
+    return true;
+  }
   const sockaddr_in6& peer(uint32_t slot) const { return conns_[slot].peer; }
   bool stopping() const { return stopping_; }
 

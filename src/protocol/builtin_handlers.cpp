@@ -83,6 +83,14 @@ bool channel_list(MessageContext& c, std::vector<std::string_view>* out) {
   return true;
 }
 
+// A reply whose only field is one string: {"key":"value"}.
+void reply_with(MessageContext& c, std::string_view type, std::string_view key, std::string_view value) {
+  std::string& fields = c.gateway.scratch(1);
+  fields.clear();
+  JsonOut(fields).raw("{").str(key).raw(":").str(value).raw("}");
+  c.reply(type, fields);
+}
+
 void channels_reply(MessageContext& c, std::string_view type, const std::vector<std::string_view>& channels,
                     uint64_t wait_seq) {
   std::string& fields = c.gateway.scratch(1);
@@ -167,7 +175,7 @@ class Ping final : public Handler {
 
 class Publish final : public Handler {
  public:
-  void handle(const Request& req, Responder& out) override {
+  void handle(const Request& req, Responder&) override {
     MessageContext& c = ctx_of(req);
     const std::string channel_path = arg_path(c, "channel");
     element e;
@@ -195,10 +203,7 @@ class Publish final : public Handler {
       c.gateway.fail(c.reactor, c.slot, CloseCode::internal_error, "out of memory");
       return;
     }
-    std::string& fields = c.gateway.scratch(1);
-    fields.clear();
-    JsonOut(fields).raw(R"({"channel":)").str(channel).raw("}");
-    out.reply("published", fields);
+    reply_with(c, "published", "channel", channel);
   }
 };
 
@@ -235,7 +240,7 @@ class Echo final : public Handler {
 // server's channel_id and timestamp, then ACK to the sender.
 class Forward final : public Handler {
  public:
-  void handle(const Request& req, Responder& out) override {
+  void handle(const Request& req, Responder&) override {
     MessageContext& c = ctx_of(req);
     element e;
     std::string_view id;
@@ -265,10 +270,7 @@ class Forward final : public Handler {
       c.gateway.fail(c.reactor, c.slot, CloseCode::internal_error, "out of memory");
       return;
     }
-    std::string& fields = c.gateway.scratch(1);
-    fields.clear();
-    JsonOut(fields).raw(R"({"message_id":)").str(id).raw("}");
-    out.reply("ACK", fields);
+    reply_with(c, "ACK", "message_id", id);
   }
 };
 

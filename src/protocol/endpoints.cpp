@@ -1,11 +1,13 @@
 #include "protocol/endpoints.hpp"
 
+#include "protocol/router.hpp"
+
 namespace ringcast::protocol {
 
 EndpointTable::EndpointTable(const std::vector<EndpointConfig>& endpoints) {
   endpoints_.reserve(endpoints.size());
   for (const auto& e : endpoints) {
-    Endpoint ep{e, {}};
+    Endpoint ep{e, {}, e.route_key.empty() ? std::string(default_route_key(e.protocol)) : e.route_key};
     ep.parser.max_message_bytes = e.max_message_bytes;
     ep.parser.expect_masked = true;
     endpoints_.push_back(std::move(ep));

@@ -13,6 +13,7 @@ namespace ringcast::protocol {
 struct Endpoint {
   EndpointConfig config;
   ws::ParserConfig parser;
+  std::string route_key;  // routed profiles: config.route_key, or the profile's own
 };
 
 class EndpointTable {

@@ -31,6 +31,12 @@ std::string_view json_kind(element e) {
   return "value";
 }
 
+std::string kind_mismatch(std::string_view field, std::string_view expected, element got) {
+  const bool vowel = expected == "object" || expected == "array";
+  return std::string(field) + " must be " + (vowel ? "an " : "a ") + std::string(expected) + ", not " +
+         std::string(json_kind(got));
+}
+
 std::string field_details(std::string_view field, std::string_view expected) {
   std::string out;
   JsonOut j(out);
@@ -62,8 +68,7 @@ bool invalid(EnvelopeError* err, std::string_view field, std::string_view expect
   err->code = ErrorCode::invalid_field;
   err->field = std::string(field);
   err->expected = std::string(expected);
-  err->message = err->field + " must be " + (expected == "object" || expected == "array" ? "an " : "a ") +
-                 err->expected + ", not " + std::string(json_kind(got));
+  err->message = kind_mismatch(field, expected, got);
   return false;
 }
 

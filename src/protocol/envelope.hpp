@@ -48,6 +48,9 @@ bool find_field(simdjson::dom::object root, std::string_view path, simdjson::dom
 // {"field":F,"expected":E}.
 std::string field_details(std::string_view field, std::string_view expected = {});
 
+// "field must be a string, not number" (an error message for INVALID_FIELD).
+std::string kind_mismatch(std::string_view field, std::string_view expected, simdjson::dom::element got);
+
 // What kind of JSON value e is, as error messages say it.
 std::string_view json_kind(simdjson::dom::element e);
 

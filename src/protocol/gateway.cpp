@@ -24,7 +24,6 @@ Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable
   for (size_t i = 0; i < endpoints_->size(); ++i) {
     const EndpointConfig& cfg = (*endpoints_)[i].config;
     Router router;
-    route_keys_.push_back(cfg.route_key.empty() ? std::string(default_route_key(cfg.protocol)) : cfg.route_key);
     if (is_routed(cfg.protocol)) {
       max_envelope = std::max(max_envelope, cfg.max_envelope_bytes);
       std::vector<RouteConfig> routes = default_routes(cfg.protocol);

@@ -62,7 +62,7 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   void fail(core::Reactor& r, uint32_t slot, CloseCode code, std::string_view reason);
 
   // --- for routed profiles and handlers (routed_phase.cpp, replies.cpp) ---
-  // One whole text frame with this payload.
+  // One whole text frame with this payload, after any held reply.
   bool send_text(core::Reactor& r, uint32_t slot, std::string_view payload);
   // Writes a reply's JSON in the endpoint's shape into out (replacing it).
   void compose_reply(std::string& out, uint32_t slot, const Envelope* env, std::string_view type,
@@ -92,7 +92,7 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   // Scratch for composing JSON; handlers take one, use it, give it back.
   std::string& scratch(int i) { return scratch_[i]; }
   const Endpoint& endpoint_of(uint32_t slot) const { return (*endpoints_)[sessions_[slot].endpoint]; }
-  std::string_view route_key_of(uint32_t slot) const { return route_keys_[sessions_[slot].endpoint]; }
+  std::string_view route_key_of(uint32_t slot) const { return endpoint_of(slot).route_key; }
   const ServerConfig& server() const { return server_; }
   const GatewayStats& stats() const { return stats_; }
 
@@ -125,6 +125,8 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   bool rate_allows(core::Reactor& r, Session& s, const EndpointConfig& cfg, uint64_t* retry_ms);
   void send_shutdown_notice(core::Reactor& r, uint32_t slot);
   void release_deferred(core::Reactor& r);
+  // A text frame now, even past held replies (releasing them, or closing).
+  bool send_text_now(core::Reactor& r, uint32_t slot, std::string_view payload);
   // slow_consumer = "drop": tells a subscriber how many messages it missed.
   void send_drop_notice(core::Reactor& r, uint32_t slot);
   void check_drop_watch(core::Reactor& r);
@@ -142,7 +144,6 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   std::vector<Session> sessions_;
   std::vector<std::unique_ptr<Handler>> handler_objects_;
   std::vector<Router> routers_;  // per endpoint
-  std::vector<std::string> route_keys_;  // per endpoint
   simdjson::dom::parser parser_;
   std::string scratch_[2];  // handlers'
   std::string compose_;     // replies, errors and published messages being written

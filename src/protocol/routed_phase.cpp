@@ -50,7 +50,7 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
   }
   Envelope env;
   EnvelopeError err;
-  const EnvelopeRules rules{route_keys_[s.endpoint], cfg.protocol == Protocol::envelope};
+  const EnvelopeRules rules{ep.route_key, cfg.protocol == Protocol::envelope};
   if (!parse_envelope(parser_, message.data(), message.size(), rules, &env, &err)) {
     const std::string details = err.field.empty() ? std::string() : field_details(err.field, err.expected);
     // The envelope is usable for request_id once the root parsed as an object.
@@ -70,7 +70,7 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
     std::string details;
     if (env.route.size() <= 128) JsonOut(details).raw(R"({"route":)").str(env.route).raw("}");
     send_error(r, slot, &env, nullptr, ErrorCode::unknown_type,
-               "no route for " + std::string(route_keys_[s.endpoint]) + " \"" +
+               "no route for " + ep.route_key + " \"" +
                    std::string(env.route.substr(0, 128)) + "\"",
                details);
     return;
@@ -88,10 +88,7 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
     if (colon != std::string::npos) {
       const std::string_view kind = std::string_view(spec).substr(colon + 1);
       if (json_kind(e) != kind) {
-        const bool vowel = kind == "object" || kind == "array";
-        send_error(r, slot, &env, route, ErrorCode::invalid_field,
-                   std::string(field) + " must be " + (vowel ? "an " : "a ") + std::string(kind) + ", not " +
-                       std::string(json_kind(e)),
+        send_error(r, slot, &env, route, ErrorCode::invalid_field, kind_mismatch(field, kind, e),
                    field_details(field, kind));
         return;
       }
@@ -127,6 +124,10 @@ bool Gateway::send_text(core::Reactor& r, uint32_t slot, std::string_view payloa
     defer_text(r, slot, deferred_.back().seq, std::string(payload));
     return true;
   }
+  return send_text_now(r, slot, payload);
+}
+
+bool Gateway::send_text_now(core::Reactor& r, uint32_t slot, std::string_view payload) {
   return send_frame(r, slot, ws::Opcode::text,
                     std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
 }
@@ -267,16 +268,14 @@ void Gateway::release_deferred(core::Reactor& r) {
   while (!deferred_.empty() && broker_.barrier_passed(deferred_.front().seq)) {
     Deferred d = std::move(deferred_.front());
     deferred_.pop_front();
-    const uint32_t slot = uint32_t(d.conn & 0xFFFFFFFFu);
-    if (slot >= sessions_.size() || r.conn_id(slot) != d.conn) continue;  // closed meanwhile
+    uint32_t slot = 0;
+    if (!r.owns(d.conn, &slot)) continue;  // closed meanwhile
     Session& s = sessions_[slot];
     if (d.upgrade) {
       if (s.phase == Phase::joining) open_session(r, slot, d.bytes, true);
     } else {
       --s.held;
-      if (s.phase == Phase::open)
-        send_frame(r, slot, ws::Opcode::text,
-                   std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(d.bytes.data()), d.bytes.size()));
+      if (s.phase == Phase::open) send_text_now(r, slot, d.bytes);
     }
   }
 }
@@ -312,8 +311,8 @@ void Gateway::check_drop_watch(core::Reactor& r) {
   // if nothing more is published (then it is the last thing the client reads).
   size_t keep = 0;
   for (uint64_t conn : drop_watch_) {
-    const uint32_t slot = uint32_t(conn & 0xFFFFFFFFu);
-    if (slot >= sessions_.size() || r.conn_id(slot) != conn) continue;
+    uint32_t slot = 0;
+    if (!r.owns(conn, &slot)) continue;
     Session& s = sessions_[slot];
     if (s.phase != Phase::open || s.dropped == 0) continue;
     if (r.out_bytes(slot) <= (*endpoints_)[s.endpoint].config.max_output_bytes / 2) {
@@ -337,8 +336,7 @@ void Gateway::send_shutdown_notice(core::Reactor& r, uint32_t slot) {
   if (sessions_[slot].phase != Phase::open) return;
   // Straight out, even past held replies: the connection is about to close.
   compose_reply(compose_, slot, nullptr, "disconnecting", fields);
-  send_frame(r, slot, ws::Opcode::text,
-             std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(compose_.data()), compose_.size()));
+  send_text_now(r, slot, compose_);
 }
 
 }  // namespace ringcast::protocol
