@@ -33,14 +33,75 @@ enum class SlowConsumerPolicy : uint8_t {
 // to the handler registered as `handler` (built in: subscribe, unsubscribe,
 // ping, publish, echo; more with Server::add_handler), after the `required`
 // top-level fields are checked present.
+//
+// A route may instead name an upstream: the message is POSTed to that HTTP
+// service and its answer goes back to the client (docs/PROTOCOLS.md,
+// "Upstreams"). Two special names: "$default" takes every message no other
+// route matched.
 struct RouteConfig {
   std::string name;
   std::string handler;
   std::vector<std::string> required;
+  std::string upstream;  // "http://host:port/path"; "" = handled in process by `handler`
+  uint32_t upstream_timeout_ms = 10000;
+  uint32_t upstream_concurrency = 64;  // requests in flight per reactor; more wait in a bounded queue
+};
+
+// How a WebSocket endpoint authenticates its clients.
+enum class AuthMode : uint8_t {
+  none,
+  jwt,  // a JWT is required at upgrade (401/403 otherwise)
+};
+
+// Where a client may put its token (a bit set).
+enum TokenSource : uint8_t {
+  kTokenQuery = 1,     // ?token=  (the name is token_param)
+  kTokenHeader = 2,    // Authorization: Bearer
+  kTokenProtocol = 4,  // a Sec-WebSocket-Protocol entry "<token_protocol_prefix><token>" (browsers)
+};
+
+// One verification key. HS* keys are a shared secret; the others a public
+// key in a PEM file (SPKI or a certificate). A token is checked against the
+// key whose kid equals the token's; a token without kid, against the keys
+// without kid whose alg equals the token's.
+struct JwtKeyConfig {
+  std::string kid;
+  std::string alg;       // HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 EdDSA: the only alg this key accepts
+  std::string secret;    // HS*: the secret's bytes
+  std::string pem_file;  // RS*, ES*, EdDSA
+};
+
+// The JWT verifier's settings (server-wide; reloaded on SIGHUP).
+struct AuthConfig {
+  std::vector<JwtKeyConfig> keys;
+  std::string jwks_file;            // a JWKS document; its keys are selected by kid
+  std::string issuer;               // "" = iss not checked
+  std::string audience;             // "" = aud not checked
+  uint32_t leeway_s = 30;           // clock skew allowed on exp and nbf
+  uint32_t max_token_bytes = 8192;  // longer tokens are refused (401) before any parsing
+  bool require_exp = true;          // a token without exp is refused
+  // Claim names mapped to the connection's identity.
+  std::string user_claim = "sub";
+  std::string tenant_claim = "tenant_id";
+  std::string agent_claim = "agent_id";
+  std::string channels_claim = "channels";  // array of names or "prefix*" patterns; absent = any channel
+};
+
+// The server HTTP API for application backends (a separate listener).
+struct ApiConfig {
+  bool enabled = true;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 9090;          // 0 = pick a free port (printed at start)
+  std::vector<std::string> keys;        // accepted "Authorization: Bearer" keys; none = every call is 401
+  uint32_t max_body_bytes = 1u << 20;   // over -> 413
+  uint16_t close_code = 1000;           // DELETE /api/v1/connections/{id} closes with this code
 };
 
 struct EndpointConfig {
-  std::string path;                     // exact match against the request path
+  // Exact match against the request path, or a template whose segments may
+  // be {tenant_id}, {agent_id} or {channel_id}: matched against the token,
+  // and {channel_id} joins that channel (seed 003).
+  std::string path;
   Protocol protocol = Protocol::echo;
   std::vector<std::string> subprotocols;  // accepted Sec-WebSocket-Protocol values
   uint64_t max_message_bytes = 16u << 20;  // over -> close 1009
@@ -59,6 +120,17 @@ struct EndpointConfig {
   uint32_t max_subscriptions = 256;     // channels per connection
   SlowConsumerPolicy slow_consumer = SlowConsumerPolicy::close;
   std::vector<RouteConfig> routes;      // added to (or replacing) the profile's built-in routes
+
+  // Authentication (docs/PROTOCOLS.md, "Authentication").
+  AuthMode auth = AuthMode::none;
+  uint8_t token_sources = kTokenQuery | kTokenHeader | kTokenProtocol;
+  std::string token_param = "token";
+  std::string token_protocol_prefix = "bearer.";  // Sec-WebSocket-Protocol: bearer.<token>
+  // Lifecycle hooks (like API Gateway's $connect/$disconnect): an upstream
+  // asked before the 101 (non-2xx -> 403) and told when the connection ends.
+  std::string connect_upstream;
+  std::string disconnect_upstream;
+  uint32_t hook_timeout_ms = 5000;
 };
 
 struct ServerConfig {
@@ -82,6 +154,8 @@ struct ServerConfig {
 struct Config {
   ServerConfig server;
   std::vector<EndpointConfig> endpoints;
+  AuthConfig auth;
+  ApiConfig api;
 };
 
 }  // namespace ringcast

@@ -18,8 +18,9 @@ Broker::~Broker() {
   // The reactors have stopped: parcels still queued to us, or spilled on
   // their way out, are released here (each holds one reference per target).
   if (port_) {
-    auto release = [](const core::MeshMessage& m) {
+    auto release = [this](const core::MeshMessage& m) {
       if ((m.kind == kPublish || m.kind == kInterest) && m.ptr) static_cast<Parcel*>(m.ptr)->release();
+      if (m.kind >= kFirstOtherKind && discard_) discard_(m);
     };
     port_->receive(release);
     port_->drain_spill(release);
@@ -194,8 +195,14 @@ void Broker::on_message(core::Reactor& r, const core::MeshMessage& m) {
       acked_[m.from] = std::max(acked_[m.from], m.value);
       break;
     default:
+      if (m.kind >= kFirstOtherKind && receiver_) receiver_->on_mesh(r, m);
       break;
   }
+}
+
+void Broker::send(uint32_t to, const core::MeshMessage& m) {
+  assert(port_ && to != self_);
+  port_->send(to, m);
 }
 
 void Broker::on_turn(core::Reactor& r) {

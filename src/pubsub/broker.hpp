@@ -44,6 +44,18 @@ enum MeshKind : uint16_t {
   kInterestAck = 3,  // value = the sequence acknowledged
 };
 
+// Mesh messages of other kinds (>= kFirstOtherKind) go to the layer above,
+// which owns what their pointers point to.
+constexpr uint16_t kFirstOtherKind = 16;
+
+class MeshReceiver {
+ public:
+  virtual ~MeshReceiver() = default;
+  virtual void on_mesh(core::Reactor& r, const core::MeshMessage& m) = 0;
+};
+// At teardown (the receiver may be gone): frees what an unreceived message holds.
+using MeshDiscard = void (*)(const core::MeshMessage& m);
+
 struct BrokerStats {
   uint64_t published = 0;       // publishes that reached at least one reactor
   uint64_t delivered = 0;       // frames queued on local subscribers
@@ -80,6 +92,16 @@ class Broker {
   // reactor) except the connection `exclude` (kNobody = none).
   void publish_commit(core::Reactor& r, std::string_view topic, uint32_t len, uint64_t exclude);
 
+  // Messages of other kinds: where they are received, and how they are sent
+  // (in order with this broker's own, through the same queues).
+  void set_receiver(MeshReceiver* receiver, MeshDiscard discard) {
+    receiver_ = receiver;
+    discard_ = discard;
+  }
+  void send(uint32_t to, const core::MeshMessage& m);
+  uint32_t self() const { return self_; }
+  uint32_t reactors() const { return reactors_; }
+
   // Once per loop turn: takes in what other reactors sent, sends what waits.
   void on_turn(core::Reactor& r);
   uint64_t before_sleep(uint64_t wait_ms);
@@ -97,6 +119,8 @@ class Broker {
   uint32_t self_;
   uint32_t reactors_;
   DeliverySink& sink_;
+  MeshReceiver* receiver_ = nullptr;
+  MeshDiscard discard_ = nullptr;
   TopicTable table_;
   std::unordered_map<uint32_t, std::vector<Topic*>> by_slot_;
   core::OutBuffer* arena_ = nullptr;  // where published frames are written
