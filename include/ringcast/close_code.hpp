@@ -32,6 +32,9 @@ enum class CloseCode : uint16_t {
   internal_error = 1011,
   // Overload: the client should retry later (output queue full, shedding load).
   try_again_later = 1013,
+  // IANA-registered "Unauthorized": the connection's token expired (and was
+  // not refreshed), or its credentials were revoked.
+  unauthorized = 3000,
 };
 
 constexpr uint16_t to_wire(CloseCode code) { return static_cast<uint16_t>(code); }

@@ -67,7 +67,8 @@ enum TokenSource : uint8_t {
 struct JwtKeyConfig {
   std::string kid;
   std::string alg;       // HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 EdDSA: the only alg this key accepts
-  std::string secret;    // HS*: the secret's bytes
+  std::string secret;    // HS*: the secret's bytes (the config file may name an
+                         // environment variable instead: secret_env; resolved at load)
   std::string pem_file;  // RS*, ES*, EdDSA
 };
 
@@ -156,6 +157,9 @@ struct Config {
   std::vector<EndpointConfig> endpoints;
   AuthConfig auth;
   ApiConfig api;
+  // secret_env variables that were unset when the file was read: their keys
+  // are left out (the embedded default config runs without its secret).
+  std::vector<std::string> unset_secret_envs;
 };
 
 }  // namespace ringcast

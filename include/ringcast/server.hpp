@@ -34,6 +34,13 @@ class Server {
 
   // The bound port (useful when the configured port was 0).
   uint16_t port() const;
+  // The server API's bound port (0 when the API is disabled).
+  uint16_t api_port() const;
+
+  // Replaces the JWT keys and claim rules (SIGHUP). Connections keep the
+  // identity they were verified with. On error (a key that cannot be
+  // loaded) the old keys stay and the reason is returned. Safe from any thread.
+  std::string reload_auth(const AuthConfig& auth);
   // Reactor threads actually started.
   uint32_t threads() const;
 

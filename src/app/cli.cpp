@@ -15,12 +15,14 @@ const char* const kUsage =
     "  --config FILE     read the configuration from FILE (TOML)\n"
     "  --listen H:P      listen address, overrides server.listen (port 0 = any free port)\n"
     "  --threads N       reactor threads, overrides server.threads (0 = one per core)\n"
+    "  --api-listen H:P  server API address, overrides api.listen (\"off\" = no API)\n"
     "  --print-config    print the embedded default configuration and exit\n"
     "  --version         print the version and exit\n"
     "  --help            print this help and exit\n"
     "\n"
     "Signals: SIGINT/SIGTERM stop gracefully (close 1001, drain, exit 0);\n"
-    "a second one exits at once.\n";
+    "a second one exits at once. SIGHUP reloads the [auth] section (JWT keys)\n"
+    "from the config file; connections stay.\n";
 
 std::string parse_cli(int argc, char** argv, CliOptions& out) {
   for (int i = 1; i < argc; ++i) {
@@ -54,12 +56,15 @@ std::string parse_cli(int argc, char** argv, CliOptions& out) {
     } else if (arg == "--listen") {
       if (!take_value(arg)) return "--listen: missing HOST:PORT";
       out.listen = std::string(value);
+    } else if (arg == "--api-listen") {
+      if (!take_value(arg)) return "--api-listen: missing HOST:PORT (or off)";
+      out.api_listen = std::string(value);
     } else if (arg == "--threads") {
       if (!take_value(arg)) return "--threads: missing N";
       uint32_t n = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || n > 64)
-        return "--threads: expected a number from 0 to 64, got \"" + std::string(value) + "\"";
+      if (ec != std::errc() || end != value.data() + value.size() || n > 63)
+        return "--threads: expected a number from 0 to 63, got \"" + std::string(value) + "\"";
       out.threads = n;
     } else {
       return "unknown option \"" + std::string(arg) + "\" (see --help)";

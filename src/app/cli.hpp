@@ -11,6 +11,7 @@ struct CliOptions {
   std::optional<std::string> config_path;
   std::optional<std::string> listen;
   std::optional<uint32_t> threads;
+  std::optional<std::string> api_listen;  // "off" disables the API
   bool help = false;
   bool version = false;
   bool print_config = false;

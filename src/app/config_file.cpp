@@ -4,7 +4,9 @@
 #define TOML_EXCEPTIONS 0
 #include "app/config_file.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -101,15 +103,142 @@ struct Reader {
         if (name == "name") ok = string(v, rkey + "name", rc.name);
         else if (name == "handler") ok = string(v, rkey + "handler", rc.handler);
         else if (name == "required") ok = strings(v, rkey + "required", rc.required) && requirements(rkey + "required", rc.required);
+        else if (name == "upstream") ok = string(v, rkey + "upstream", rc.upstream) && http_url(rkey + "upstream", rc.upstream);
+        else if (name == "upstream_timeout_ms") ok = integer(v, rkey + "upstream_timeout_ms", rc.upstream_timeout_ms, 1, 3600000);
+        else if (name == "upstream_concurrency") ok = integer(v, rkey + "upstream_concurrency", rc.upstream_concurrency, 1, 65536);
         else ok = fail(rkey + std::string(name), "unknown key");
         if (!ok) return false;
       }
       if (rc.name.empty() || rc.name.size() > 64) return fail(rkey + "name", "expected 1 to 64 bytes");
-      if (rc.handler.empty()) return fail(rkey + "handler", "missing");
+      if (rc.handler.empty() && rc.upstream.empty()) return fail(rkey + "handler", "missing (or give an upstream)");
+      if (!rc.handler.empty() && !rc.upstream.empty()) return fail(rkey + "upstream", "a route has a handler or an upstream, not both");
       out.push_back(std::move(rc));
     }
     return true;
   }
+
+  bool http_url(const std::string& key, const std::string& url) {
+    if (url.rfind("http://", 0) != 0 || url.size() <= 7) return fail(key, "expected an http://host[:port][/path] URL");
+    return true;
+  }
+
+  // [auth] and its [[auth.key]] tables.
+  bool auth(const toml::table& t, AuthConfig& a) {
+    for (auto&& [k, node] : t) {
+      const std::string key = "auth." + std::string(k.str());
+      const std::string_view name = k.str();
+      bool ok = true;
+      if (name == "key") ok = auth_keys(node, key, a.keys);
+      else if (name == "jwks_file") ok = string(node, key, a.jwks_file);
+      else if (name == "issuer") ok = string(node, key, a.issuer);
+      else if (name == "audience") ok = string(node, key, a.audience);
+      else if (name == "leeway_s") ok = integer(node, key, a.leeway_s, 0, 86400);
+      else if (name == "max_token_bytes") ok = integer(node, key, a.max_token_bytes, 64, 1 << 20);
+      else if (name == "require_exp") ok = boolean(node, key, a.require_exp);
+      else if (name == "user_claim") ok = string(node, key, a.user_claim) && nonempty(key, a.user_claim);
+      else if (name == "tenant_claim") ok = string(node, key, a.tenant_claim) && nonempty(key, a.tenant_claim);
+      else if (name == "agent_claim") ok = string(node, key, a.agent_claim) && nonempty(key, a.agent_claim);
+      else if (name == "channels_claim") ok = string(node, key, a.channels_claim) && nonempty(key, a.channels_claim);
+      else ok = fail(key, "unknown key");
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  bool nonempty(const std::string& key, const std::string& v) { return !v.empty() || fail(key, "must not be empty"); }
+
+  bool auth_keys(const toml::node& node, const std::string& key, std::vector<JwtKeyConfig>& out) {
+    const auto* arr = node.as_array();
+    if (!arr) return fail(key, "expected [[auth.key]] tables");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const std::string kkey = key + "[" + std::to_string(i) + "].";
+      const auto* t = (*arr)[i].as_table();
+      if (!t) return fail(key, "expected [[auth.key]] tables");
+      JwtKeyConfig kc;
+      std::string secret_env;
+      for (auto&& [k, v] : *t) {
+        const std::string_view name = k.str();
+        bool ok = true;
+        if (name == "kid") ok = string(v, kkey + "kid", kc.kid);
+        else if (name == "alg") ok = string(v, kkey + "alg", kc.alg);
+        else if (name == "secret") ok = string(v, kkey + "secret", kc.secret);
+        else if (name == "secret_env") ok = string(v, kkey + "secret_env", secret_env);
+        else if (name == "pem_file") ok = string(v, kkey + "pem_file", kc.pem_file);
+        else ok = fail(kkey + std::string(name), "unknown key");
+        if (!ok) return false;
+      }
+      static constexpr std::string_view kAlgs[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
+                                                   "RS512", "ES256", "ES384", "EdDSA"};
+      if (std::find(std::begin(kAlgs), std::end(kAlgs), kc.alg) == std::end(kAlgs))
+        return fail(kkey + "alg", "expected one of HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 EdDSA");
+      const bool hmac = kc.alg[0] == 'H';
+      if (!secret_env.empty()) {
+        if (!kc.secret.empty()) return fail(kkey + "secret_env", "give secret or secret_env, not both");
+        const char* v = std::getenv(secret_env.c_str());
+        // An unset variable leaves the key out (with a note at start), so the
+        // embedded default config runs without one: its JWT endpoints then
+        // refuse every token.
+        if (!v || !*v) {
+          unset_secret_envs.push_back(secret_env);
+          continue;
+        }
+        kc.secret = v;
+      }
+      if (hmac && kc.secret.empty()) return fail(kkey + "secret", "an HS* key needs secret or secret_env");
+      if (!hmac && kc.pem_file.empty()) return fail(kkey + "pem_file", "an " + kc.alg + " key needs pem_file");
+      if (hmac && !kc.pem_file.empty()) return fail(kkey + "pem_file", "an HS* key is a secret, not a PEM file");
+      if (!hmac && !kc.secret.empty()) return fail(kkey + "secret", "an " + kc.alg + " key is a PEM file, not a secret");
+      out.push_back(std::move(kc));
+    }
+    return true;
+  }
+
+  bool api(const toml::table& t, ApiConfig& a) {
+    for (auto&& [k, node] : t) {
+      const std::string key = "api." + std::string(k.str());
+      const std::string_view name = k.str();
+      bool ok = true;
+      if (name == "enabled") {
+        ok = boolean(node, key, a.enabled);
+      } else if (name == "listen") {
+        std::string v;
+        ok = string(node, key, v);
+        if (ok) {
+          ServerConfig tmp;
+          std::string e = parse_listen(v, tmp);
+          if (!e.empty()) ok = fail(key, e);
+          a.listen_host = tmp.listen_host;
+          a.listen_port = tmp.listen_port;
+        }
+      } else if (name == "keys") {
+        const auto* arr = node.as_array();
+        if (!arr) {
+          ok = fail(key, "expected an array of strings");
+        } else {
+          a.keys.clear();
+          for (const auto& item : *arr) {
+            const auto* s = item.as_string();
+            if (!s || s->get().size() < 8 || s->get().size() > 256) {
+              ok = fail(key, "expected keys of 8 to 256 bytes");
+              break;
+            }
+            a.keys.push_back(s->get());
+          }
+        }
+      } else if (name == "max_body_bytes") {
+        ok = integer(node, key, a.max_body_bytes, 256, 64 << 20);
+      } else if (name == "close_code") {
+        ok = integer(node, key, a.close_code, 1000, 4999);
+        if (ok && a.close_code != 1000 && a.close_code < 3000) ok = fail(key, "expected 1000 or 3000 to 4999");
+      } else {
+        ok = fail(key, "unknown key");
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  std::vector<std::string> unset_secret_envs;
 
   bool server(const toml::table& t, ServerConfig& s) {
     for (auto&& [k, node] : t) {
@@ -124,7 +253,7 @@ struct Reader {
           if (!e.empty()) ok = fail(key, e);
         }
       } else if (name == "threads") {
-        ok = integer(node, key, s.threads, 0, 64);  // the topic table keeps a 64-bit reactor mask
+        ok = integer(node, key, s.threads, 0, 63);  // a 64-bit reactor mask, one bit kept for the API node
       } else if (name == "pin_threads") {
         ok = boolean(node, key, s.pin_threads);
       } else if (name == "max_connections") {
@@ -219,12 +348,60 @@ struct Reader {
         }
       } else if (name == "route") {
         ok = routes(node, key, e.routes);
+      } else if (name == "auth") {
+        std::string v;
+        ok = string(node, key, v);
+        if (ok) {
+          if (v == "none") e.auth = AuthMode::none;
+          else if (v == "jwt") e.auth = AuthMode::jwt;
+          else ok = fail(key, "expected \"jwt\" or \"none\"");
+        }
+      } else if (name == "token_sources") {
+        std::vector<std::string> v;
+        ok = strings(node, key, v);
+        if (ok) {
+          e.token_sources = 0;
+          for (const std::string& src : v) {
+            if (src == "query") e.token_sources |= kTokenQuery;
+            else if (src == "header") e.token_sources |= kTokenHeader;
+            else if (src == "protocol") e.token_sources |= kTokenProtocol;
+            else ok = fail(key, "\"" + src + "\": expected \"query\", \"header\" or \"protocol\"");
+          }
+        }
+      } else if (name == "token_param") {
+        ok = string(node, key, e.token_param);
+        if (ok && !plain_token(e.token_param)) ok = fail(key, "expected 1 to 64 of A-Z a-z 0-9 _ - .");
+      } else if (name == "token_protocol_prefix") {
+        ok = string(node, key, e.token_protocol_prefix);
+        if (ok && !plain_token(e.token_protocol_prefix)) ok = fail(key, "expected 1 to 64 of A-Z a-z 0-9 _ - .");
+      } else if (name == "connect_upstream") {
+        ok = string(node, key, e.connect_upstream) && http_url(key, e.connect_upstream);
+      } else if (name == "disconnect_upstream") {
+        ok = string(node, key, e.disconnect_upstream) && http_url(key, e.disconnect_upstream);
+      } else if (name == "hook_timeout_ms") {
+        ok = integer(node, key, e.hook_timeout_ms, 1, 3600000);
       } else {
         ok = fail(key, "unknown key");
       }
       if (!ok) return false;
     }
     if (e.path.empty()) return fail(prefix + "path", "missing");
+    if (e.path.find('{') != std::string::npos) {
+      // A template: whole segments {tenant_id}, {agent_id}, {channel_id}.
+      size_t pos = 0;
+      while ((pos = e.path.find('{', pos)) != std::string::npos) {
+        const size_t end = e.path.find('}', pos);
+        const std::string_view param =
+            end == std::string::npos ? std::string_view() : std::string_view(e.path).substr(pos + 1, end - pos - 1);
+        if (param != "tenant_id" && param != "agent_id" && param != "channel_id")
+          return fail(prefix + "path", "a template segment must be {tenant_id}, {agent_id} or {channel_id}");
+        if (e.path[pos - 1] != '/' || (end + 1 < e.path.size() && e.path[end + 1] != '/'))
+          return fail(prefix + "path", "a template parameter must be a whole path segment");
+        pos = end + 1;
+      }
+      if (e.auth != AuthMode::jwt) return fail(prefix + "auth", "a path with parameters needs auth = \"jwt\"");
+    }
+    if (e.auth == AuthMode::jwt && e.token_sources == 0) return fail(prefix + "token_sources", "accepts no source");
     return true;
   }
 };
@@ -274,6 +451,14 @@ std::string parse_config(std::string_view toml_text, std::string_view source, Co
       const auto* t = node.as_table();
       if (!t) return std::string(source) + ": server: expected a table";
       if (!reader.server(*t, cfg.server)) return reader.error;
+    } else if (name == "auth") {
+      const auto* t = node.as_table();
+      if (!t) return std::string(source) + ": auth: expected a table";
+      if (!reader.auth(*t, cfg.auth)) return reader.error;
+    } else if (name == "api") {
+      const auto* t = node.as_table();
+      if (!t) return std::string(source) + ": api: expected a table";
+      if (!reader.api(*t, cfg.api)) return reader.error;
     } else if (name == "endpoint") {
       const auto* arr = node.as_array();
       if (!arr) return std::string(source) + ": endpoint: expected [[endpoint]] tables";
@@ -296,6 +481,7 @@ std::string parse_config(std::string_view toml_text, std::string_view source, Co
     }
   }
   if (!endpoints_given || cfg.endpoints.empty()) return std::string(source) + ": endpoint: at least one [[endpoint]] is required";
+  cfg.unset_secret_envs = std::move(reader.unset_secret_envs);
   out = std::move(cfg);
   return {};
 }

@@ -24,6 +24,36 @@ shutdown_reason = "server_shutdown"  # the `disconnecting` notice before close 1
 reconnect_delay_ms = 5000      #   (routed endpoints: envelope, channel, action)
 mesh_queue_depth = 4096        # messages per reactor-to-reactor queue (power of two)
 
+# JWT verification for endpoints with auth = "jwt" (docs/PROTOCOLS.md,
+# "Authentication"). SIGHUP reloads this section. Keys: [[auth.key]] tables
+# (kid, alg, and secret / secret_env for HS*, pem_file for RS*/ES*/EdDSA)
+# and/or a JWKS file whose keys are chosen by the token's kid.
+[auth]
+jwks_file = ""                 # "" = none
+issuer = ""                    # required `iss`; "" = not checked
+audience = ""                  # required `aud`; "" = not checked
+leeway_s = 30                  # clock skew allowed on exp and nbf
+max_token_bytes = 8192         # a longer token is refused (401)
+require_exp = true             # a token without exp is refused
+user_claim = "sub"             # claims that make the connection's identity
+tenant_claim = "tenant_id"     #   channels, presence and direct messages are per tenant
+agent_claim = "agent_id"
+channels_claim = "channels"    # allowed channels: names or "prefix*"; absent = any
+
+[[auth.key]]
+alg = "HS256"
+secret_env = "RINGCAST_JWT_SECRET"  # the shared secret; unset = no key (JWT endpoints answer 401)
+
+# The server API for application backends: publish, connection management,
+# /metrics, /healthz, /readyz (docs/API.md). Bearer keys below; none = every
+# call but the health checks is refused.
+[api]
+enabled = true
+listen = "127.0.0.1:9090"
+keys = []
+max_body_bytes = 1048576       # a longer request body gets 413
+close_code = 1000              # DELETE /api/v1/connections/{id} closes with this
+
 # Raw echo: every message back whole, same opcode. For conformance suites and
 # benchmarks; change the path to "/" for tools that only request "/".
 [[endpoint]]
@@ -46,6 +76,10 @@ protocol = "json-echo"
 [[endpoint]]
 path = "/api/v1/ws"
 protocol = "envelope"
+auth = "jwt"                   # "jwt" or "none"
+token_sources = ["query", "header", "protocol"]  # ?token=, Authorization: Bearer, Sec-WebSocket-Protocol
+token_param = "token"
+token_protocol_prefix = "bearer."  # the Sec-WebSocket-Protocol entry "bearer.<token>"
 route_key = "type"             # the field messages are routed by
 max_envelope_bytes = 65536     # a longer JSON message gets MESSAGE_TOO_LARGE
 rate_limit_per_minute = 100    # client messages per connection; 0 = unlimited
@@ -60,13 +94,22 @@ slow_consumer = "close"        # or "drop" (drop and report MESSAGES_DROPPED)
 [[endpoint]]
 path = "/v1/ws"
 protocol = "channel"
-channel_param = "channel_id"
+auth = "jwt"
+channel_param = "channel_id"   # &presence=true adds join/leave events of the room
+
+# Seed 003's channel-bound form: the path's tenant and agent must be the
+# token's; the connection joins the channel.
+[[endpoint]]
+path = "/v1/ws/tenant/{tenant_id}/agent/{agent_id}/channel/{channel_id}"
+protocol = "channel"
+auth = "jwt"
 
 # Seeds 000 and 004: routed by `action`; seed 004's interview bot route
 # (`echo` answers with the request's fields until a backend is configured).
 [[endpoint]]
 path = "/v1"
 protocol = "action"
+auth = "jwt"
 
 [[endpoint.route]]
 name = "message"

@@ -14,6 +14,7 @@
 #include "app/listener.hpp"
 #include "core/mesh.hpp"
 #include "core/reactor.hpp"
+#include "protocol/auth_keys.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/router.hpp"
@@ -42,6 +43,7 @@ struct Server::Impl {
   std::shared_ptr<const protocol::EndpointTable> endpoints;
   protocol::HandlerRegistry handlers;
   std::unique_ptr<core::Mesh> mesh;
+  std::shared_ptr<protocol::AuthKeysSlot> auth;
   std::vector<std::unique_ptr<core::Reactor>> reactors;
   std::vector<std::thread> threads;
   std::atomic<int> ready{0};
@@ -49,6 +51,7 @@ struct Server::Impl {
   std::mutex error_mutex;
   std::string error;
   uint16_t port = 0;
+  uint16_t api_port = 0;
 };
 
 Server::Server(Config config) : impl_(std::make_unique<Impl>()) {
@@ -82,14 +85,16 @@ std::string Server::start() {
     }
   }
   const uint64_t table_cap = lim.rlim_cur == RLIM_INFINITY ? (1u << 20) : std::min<uint64_t>(lim.rlim_cur, 1u << 20);
-  if (table_cap <= core::kSpareSlots) return "the open-files limit is too low to hold any connection";
+  // Each table also holds the reactor's outbound (upstream) connections.
+  const uint64_t reserved = core::kSpareSlots + core::ReactorOptions{}.max_outbound;
+  if (table_cap <= reserved) return "the open-files limit is too low to hold any connection";
   if (sc.max_connections == 0) {
-    sc.max_connections = uint32_t(table_cap - core::kSpareSlots);
-  } else if (sc.max_connections + uint64_t(core::kSpareSlots) > table_cap) {
+    sc.max_connections = uint32_t(table_cap - reserved);
+  } else if (sc.max_connections + reserved > table_cap) {
     return "server.max_connections = " + std::to_string(sc.max_connections) + " needs a file table of " +
-           std::to_string(sc.max_connections + core::kSpareSlots) + " entries, but the open-files limit (" +
+           std::to_string(sc.max_connections + reserved) + " entries, but the open-files limit (" +
            std::to_string(table_cap) + ") caps each reactor's io_uring file table; use at most " +
-           std::to_string(table_cap - core::kSpareSlots) + " or 0 (automatic)";
+           std::to_string(table_cap - reserved) + " or 0 (automatic)";
   }
 
   for (size_t i = 0; i < m.config.endpoints.size(); ++i) {
@@ -97,10 +102,20 @@ std::string Server::start() {
     if (!e.routes.empty() && !is_routed(e.protocol))
       return "endpoint[" + std::to_string(i) + "].route: only envelope, channel and action endpoints have routes";
     for (size_t j = 0; j < e.routes.size(); ++j) {
+      if (!e.routes[j].upstream.empty()) continue;
       if (m.handlers.find(e.routes[j].handler) == m.handlers.end())
         return "endpoint[" + std::to_string(i) + "].route[" + std::to_string(j) + "].handler: no handler named \"" +
                e.routes[j].handler + "\"";
     }
+  }
+  // Keys are loaded once here and on every reload; a key that cannot be
+  // loaded stops the start.
+  {
+    std::string err;
+    auto keys = protocol::AuthKeys::load(m.config.auth, &err);
+    if (!keys) return err;
+    m.auth = std::make_shared<protocol::AuthKeysSlot>();
+    m.auth->set(std::move(keys));
   }
   m.endpoints = std::make_shared<const protocol::EndpointTable>(m.config.endpoints);
   auto handlers = std::make_shared<const protocol::HandlerRegistry>(m.handlers);
@@ -121,7 +136,7 @@ std::string Server::start() {
     ro.listen_fd = fd;
     ro.cpu = sc.pin_threads ? cpus[i % cpus.size()] : -1;
     m.reactors.push_back(std::make_unique<core::Reactor>(
-        ro, std::make_unique<protocol::Gateway>(m.config.server, m.endpoints, handlers, m.mesh.get(), i)));
+        ro, std::make_unique<protocol::Gateway>(m.config.server, m.endpoints, handlers, m.mesh.get(), i, n, m.auth)));
     if (m.mesh) m.mesh->set_doorbell(i, m.reactors.back()->wake_fd());
   }
   m.port = port;
@@ -154,6 +169,15 @@ std::string Server::start() {
 }
 
 uint16_t Server::port() const { return impl_->port; }
+uint16_t Server::api_port() const { return impl_->api_port; }
+
+std::string Server::reload_auth(const AuthConfig& auth) {
+  std::string err;
+  auto keys = protocol::AuthKeys::load(auth, &err);
+  if (!keys) return err;
+  if (impl_->auth) impl_->auth->set(std::move(keys));
+  return {};
+}
 uint32_t Server::threads() const { return uint32_t(impl_->reactors.size()); }
 
 void Server::stop() {

@@ -78,6 +78,7 @@ class MeshPort {
   // since the last call. Once per loop turn.
   void flush();
   bool has_spill() const { return spilled_ != 0; }
+  uint32_t spilled() const { return spilled_; }
 
   // Pops everything waiting, calling f(const MeshMessage&) for each.
   template <class F>

@@ -1,5 +1,6 @@
 #include "core/reactor.hpp"
 
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -22,12 +23,38 @@ constexpr uint16_t kBufferGroup = 1;
 constexpr unsigned kRingEntries = 4096;
 constexpr uint64_t kMaxSleepMs = 1000;
 
+// TCP_NODELAY on a direct descriptor, which setsockopt(2) cannot reach:
+// IORING_OP_URING_CMD with SOCKET_URING_OP_SETSOCKOPT (Linux 6.7). liburing
+// 2.3 predates it, so the fields are filled by hand, at the offsets the
+// kernel reads them from: level and optname share sqe->addr, optval is
+// sqe->addr3, optlen is sqe->file_index. Older kernels answer -EOPNOTSUPP
+// (or -EINVAL) and the connection simply keeps Nagle's algorithm.
+constexpr uint32_t kSocketUringOpSetsockopt = 3;
+const int kOne = 1;
+
+void prep_nodelay(io_uring_sqe* sqe, int fixed_fd) {
+  io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fixed_fd, nullptr, 0, 0);
+  sqe->cmd_op = kSocketUringOpSetsockopt;
+  sqe->addr = (uint64_t(TCP_NODELAY) << 32) | uint64_t(IPPROTO_TCP);
+  sqe->addr3 = uint64_t(reinterpret_cast<uintptr_t>(&kOne));
+  sqe->file_index = sizeof(kOne);
+  sqe->flags |= IOSQE_FIXED_FILE;
+}
+
 }  // namespace
 
 Reactor::Reactor(const ReactorOptions& opts, std::unique_ptr<ConnectionHandler> handler)
-    : opts_(opts), handler_(std::move(handler)), timers_(monotonic_ms()), conns_(opts.max_connections + kSpareSlots) {
+    : opts_(opts),
+      handler_(std::move(handler)),
+      timers_(monotonic_ms()),
+      conns_(size_t(opts.max_connections) + kSpareSlots + opts.max_outbound),
+      outbound_(opts.max_outbound),
+      outbound_base_(opts.max_connections + kSpareSlots) {
   std::memset(accept_, 0, sizeof(accept_));
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  // Popped from the back: the lowest outbound slot is used first.
+  outbound_free_.reserve(opts.max_outbound);
+  for (uint32_t i = opts.max_outbound; i > 0; --i) outbound_free_.push_back(outbound_base_ + i - 1);
 }
 
 Reactor::~Reactor() {
@@ -58,6 +85,13 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
   std::string err = ring_.init(kRingEntries, uint32_t(conns_.size()));
   if (!err.empty()) return err;
+  if (opts_.max_outbound > 0) {
+    // Accepts allocate below outbound_base_ only; connect() installs into
+    // the slots above it itself. Without the range an accept could take an
+    // outbound slot and a connect would replace that client's socket.
+    int r = io_uring_register_file_alloc_range(ring_.get(), 0, outbound_base_);
+    if (r < 0) return std::string("io_uring_register_file_alloc_range failed: ") + std::strerror(-r);
+  }
   int ret = buffers_.init(ring_.get(), kBufferGroup, opts_.recv_buffers, opts_.recv_buffer_bytes);
   if (ret < 0) return std::string("registering the provided-buffer ring failed: ") + std::strerror(-ret);
   if (!ring_.defer_taskrun() && opts_.index == 0) {
@@ -66,6 +100,7 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
   }
 
   now_ms_ = monotonic_ms();
+  running_ = true;
   for (uint32_t i = 0; i < kAcceptSlots; ++i) arm_accept(i);
   arm_wake();
   ready_count.fetch_add(1, std::memory_order_acq_rel);
@@ -115,6 +150,19 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
           maybe_release(slot);
           break;
         case Op::close:
+          // An outbound slot is free for connect() once its descriptor is
+          // gone (accepted slots are the kernel's to allocate).
+          if (slot >= outbound_base_ && slot < conns_.size()) outbound_free_.push_back(slot);
+          break;
+        case Op::socket:
+          on_socket(slot, cqe->res);
+          break;
+        case Op::connect:
+          on_connect(slot, cqe->res);
+          break;
+        case Op::sockopt:
+          --conns_[slot].pending;
+          connect_progress(slot);
           break;
         case Op::wake:
           if (stop_requested_.load(std::memory_order_acquire) && !stopping_) begin_stop();
@@ -130,8 +178,13 @@ std::string Reactor::run(std::atomic<int>& ready_count) {
       on_timer_fired(uint32_t(c - conns_.data()));
     });
 
-    if (stopping_ && (open_count_ == 0 || now_ms_ >= stop_deadline_ms_)) break;
+    if (stopping_) {
+      // Outbound connections served the clients; once those are gone, so are they.
+      if (open_count_ == 0 && outbound_count_ != 0 && !outbound_aborted_) abort_outbound();
+      if ((open_count_ == 0 && outbound_count_ == 0) || now_ms_ >= stop_deadline_ms_) break;
+    }
   }
+  running_ = false;
   return {};
 }
 
@@ -292,7 +345,8 @@ void Reactor::flush() {
     const uint32_t slot = dirty_[i];
     Conn& c = conns_[slot];
     c.flags &= uint16_t(~kDirty);
-    if (!(c.flags & kOpen) || (c.flags & kSendInFlight)) continue;
+    // A connecting slot keeps its output until connect_progress queues it again.
+    if (!(c.flags & kOpen) || (c.flags & (kSendInFlight | kConnecting))) continue;
     if ((c.flags & kClosing) && !(c.flags & kGraceful)) continue;  // aborted: nothing more goes out
     if (!c.out.empty()) {
       submit_send(slot);
@@ -395,6 +449,20 @@ void Reactor::on_timer_fired(uint32_t slot) {
 void Reactor::close(uint32_t slot, bool graceful) {
   Conn& c = conns_[slot];
   if (!(c.flags & kOpen) || (c.flags & kClosing)) return;
+  if (c.flags & kConnecting) {
+    // Not connected yet: no on_close; on_connected reports -ECANCELED once
+    // the kernel lets go of the slot.
+    c.flags |= kClosing;
+    timers_.cancel(&c.timer);
+    if (c.flags & kConnectSent) {
+      io_uring_sqe* sqe = ring_.sqe();
+      io_uring_prep_cancel64(sqe, encode_user_data(Op::connect, slot, c.generation), 0);
+      io_uring_sqe_set_data64(sqe, encode_user_data(Op::cancel, slot, c.generation));
+      ++c.pending;
+    }
+    connect_progress(slot);
+    return;
+  }
   c.flags |= kClosing;
   if (graceful) c.flags |= kGraceful;
   timers_.schedule(&c.timer, now_ms_ + opts_.close_timeout_ms);
@@ -416,6 +484,10 @@ void Reactor::close(uint32_t slot, bool graceful) {
 void Reactor::maybe_release(uint32_t slot) {
   Conn& c = conns_[slot];
   if (!(c.flags & kOpen) || !(c.flags & kClosing)) return;
+  if (c.flags & kConnecting) {
+    connect_progress(slot);
+    return;
+  }
   if ((c.flags & kGraceful) && !(c.flags & kShutdownSent)) {
     if (c.flags & kSendInFlight || !c.out.empty()) return;  // still sending
     // All output is out: send our FIN and keep reading until the peer's.
@@ -431,12 +503,135 @@ void Reactor::maybe_release(uint32_t slot) {
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_close_direct(sqe, slot);
   io_uring_sqe_set_data64(sqe, encode_user_data(Op::close, slot, c.generation));
+  const bool outbound = c.flags & kOutbound;
   c.flags = 0;
   c.generation = (c.generation + 1) & kGenerationMask;
+  if (outbound) {
+    --outbound_count_;  // the slot is reusable once the close completes (Op::close)
+    return;
+  }
   --open_count_;
   if (accept_stalled_ && !stopping_) {
     accept_stalled_ = false;
     for (uint32_t i = 0; i < kAcceptSlots; ++i) arm_accept(i);
+  }
+}
+
+bool Reactor::connect(const sockaddr* addr, socklen_t len, uint64_t tag, uint32_t* slot_out) {
+  if (!running_ || stopping_ || outbound_free_.empty() || addr == nullptr) return false;
+  if (addr->sa_family == AF_INET) {
+    if (len < socklen_t(sizeof(sockaddr_in))) return false;
+    len = sizeof(sockaddr_in);
+  } else if (addr->sa_family == AF_INET6) {
+    if (len < socklen_t(sizeof(sockaddr_in6))) return false;
+    len = sizeof(sockaddr_in6);
+  } else {
+    return false;
+  }
+  const uint32_t slot = outbound_free_.back();
+  outbound_free_.pop_back();
+  Conn& c = conns_[slot];
+  assert(c.flags == 0 && c.pending == 0);
+  c.flags = kOpen | kOutbound | kConnecting;
+  c.out_limit = 1u << 20;
+  // The kernel reads the address when the connect is issued, a turn from
+  // now: it is kept in the slot (peer() is then the address connected to).
+  std::memset(&c.peer, 0, sizeof(c.peer));
+  std::memcpy(&c.peer, addr, len);
+  Outbound& o = outbound_[slot - outbound_base_];
+  o.tag = tag;
+  o.result = 0;
+  o.addr_len = len;
+  ++outbound_count_;
+
+  io_uring_sqe* sqe = ring_.sqe();
+  // No SOCK_CLOEXEC/SOCK_NONBLOCK: a direct descriptor is in no fd table,
+  // and io_uring never blocks on it.
+  io_uring_prep_socket_direct(sqe, addr->sa_family, SOCK_STREAM, IPPROTO_TCP, slot, 0);
+  io_uring_sqe_set_data64(sqe, encode_user_data(Op::socket, slot, c.generation));
+  ++c.pending;
+  if (slot_out) *slot_out = slot;
+  return true;
+}
+
+void Reactor::on_socket(uint32_t slot, int res) {
+  Conn& c = conns_[slot];
+  --c.pending;
+  Outbound& o = outbound_[slot - outbound_base_];
+  if (res < 0) {
+    if (o.result == 0) o.result = res;
+  } else if (!(c.flags & kClosing)) {
+    io_uring_sqe* sqe = ring_.sqe();
+    prep_nodelay(sqe, int(slot));
+    io_uring_sqe_set_data64(sqe, encode_user_data(Op::sockopt, slot, c.generation));
+    ++c.pending;
+    sqe = ring_.sqe();
+    io_uring_prep_connect(sqe, int(slot), reinterpret_cast<const sockaddr*>(&c.peer), o.addr_len);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, encode_user_data(Op::connect, slot, c.generation));
+    ++c.pending;
+    c.flags |= kConnectSent;
+  }
+  connect_progress(slot);
+}
+
+void Reactor::on_connect(uint32_t slot, int res) {
+  Conn& c = conns_[slot];
+  --c.pending;
+  c.flags &= uint16_t(~kConnectSent);
+  Outbound& o = outbound_[slot - outbound_base_];
+  if (res < 0 && o.result == 0) o.result = res;
+  connect_progress(slot);
+}
+
+void Reactor::connect_progress(uint32_t slot) {
+  Conn& c = conns_[slot];
+  if (c.pending != 0) return;  // the socket, connect, sockopt or cancel is still out
+  const Outbound& o = outbound_[slot - outbound_base_];
+  if (c.flags & kClosing) {
+    finish_connect(slot, -ECANCELED);
+  } else if (o.result < 0) {
+    finish_connect(slot, o.result);
+  } else {
+    c.flags &= uint16_t(~kConnecting);
+    if (!(c.flags & kPaused)) arm_recv(slot);
+    if (!c.out.empty() && !(c.flags & kDirty)) {
+      c.flags |= kDirty;
+      dirty_.push_back(slot);
+    }
+    handler_->on_connected(*this, slot, 0, o.tag);
+  }
+}
+
+void Reactor::finish_connect(uint32_t slot, int res) {
+  Conn& c = conns_[slot];
+  Outbound& o = outbound_[slot - outbound_base_];
+  const uint64_t tag = o.tag;
+  o = Outbound{};
+  timers_.cancel(&c.timer);
+  c.out.clear(pool_);
+  // Also when the socket was never made: the close then fails with EBADF,
+  // and its completion is what frees the slot either way.
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_close_direct(sqe, slot);
+  io_uring_sqe_set_data64(sqe, encode_user_data(Op::close, slot, c.generation));
+  c.flags = 0;
+  c.generation = (c.generation + 1) & kGenerationMask;
+  --outbound_count_;
+  handler_->on_connected(*this, slot, res, tag);
+}
+
+void Reactor::abort_outbound() {
+  outbound_aborted_ = true;
+  for (uint32_t s = outbound_base_; s < conns_.size(); ++s) {
+    Conn& c = conns_[s];
+    if (!(c.flags & kOpen)) continue;
+    if (!(c.flags & kClosing)) {
+      close(s, false);
+    } else if ((c.flags & kGraceful) && !(c.flags & kConnecting)) {
+      abort_io(s);  // do not wait close_timeout_ms for the server's FIN
+      maybe_release(s);
+    }
   }
 }
 

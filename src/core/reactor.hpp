@@ -3,6 +3,14 @@
 // deadlines, not WebSocket: what bytes mean is the ConnectionHandler's job
 // (protocol/), which the reactor calls on its own thread only.
 //
+// Outbound connections (connect(): the upstream HTTP client) live in the same
+// fixed-file table, in slots of their own past the accepted ones:
+//   [0, max_connections + kSpareSlots)           accepted (accept allocates here only)
+//   [outbound_base(), + max_outbound)            outbound (connect() picks one)
+// so neither kind can take the other's slots. Once connected, an outbound
+// slot behaves like an accepted one (on_data, output, timer, close, on_close);
+// for_each_open does not visit it and on_open/on_reject are never called for it.
+//
 // Re-entrancy: handler callbacks may call any Reactor method for any of this
 // reactor's connections, including close(); a closed connection's slot is
 // reused only after every request the kernel holds for it has completed, and
@@ -51,6 +59,12 @@ class ConnectionHandler {
   virtual void on_reject(Reactor& r, uint32_t slot) = 0;
   // A graceful stop began: say goodbye to every connection.
   virtual void on_stop(Reactor& r) = 0;
+  // The outcome of Reactor::connect, exactly once per connect() that returned
+  // true (never from inside connect()). res 0: connected, the slot is now an
+  // open connection (receiving; on_close will be its last call). res < 0:
+  // -errno (-ECANCELED if it was closed while connecting), the slot is
+  // already released and gets no other call. tag is connect()'s.
+  virtual void on_connected(Reactor&, uint32_t /*slot*/, int /*res*/, uint64_t /*tag*/) {}
   // Once per loop turn, before output is flushed: work that arrives other
   // than through a socket (messages from other reactors).
   virtual void on_turn(Reactor&) {}
@@ -66,6 +80,7 @@ struct ReactorOptions {
   uint32_t recv_buffer_bytes = 16384;
   uint32_t close_timeout_ms = 2000;
   uint32_t shutdown_timeout_ms = 5000;
+  uint32_t max_outbound = 1024;  // outbound connections open at once (connect())
   int listen_fd = -1;  // bound and listening; the reactor owns it from now on
   int cpu = -1;        // pin to this core, -1 = no pinning
 };
@@ -96,6 +111,7 @@ class Reactor {
     *slot = s;
     return true;
   }
+  // Accepted: the client's address. Outbound: the address connected to.
   const sockaddr_in6& peer(uint32_t slot) const { return conns_[slot].peer; }
   bool stopping() const { return stopping_; }
 
@@ -126,9 +142,25 @@ class Reactor {
   // for the peer's FIN, then close. Otherwise: close now, drop the output.
   void close(uint32_t slot, bool graceful);
 
+  // Opens a TCP connection to addr (AF_INET or AF_INET6) without blocking:
+  // IORING_OP_SOCKET into a free outbound slot, then IORING_OP_CONNECT on it.
+  // Returns false if it could not even start (stopping, every outbound slot
+  // in use, bad address); nothing else happens then. Otherwise the handler's
+  // on_connected(slot, res, tag) follows once, from the loop. *slot (if
+  // given) is the slot at once, so a connect can be bounded in time: while
+  // connecting, set_timer/cancel_timer work (on_timer is called as usual),
+  // out_reserve/out_commit queue output sent once connected, and close()
+  // aborts it: on_connected then reports -ECANCELED (and there is no on_close).
+  bool connect(const sockaddr* addr, socklen_t len, uint64_t tag, uint32_t* slot = nullptr);
+  // Outbound slots start here; a slot below is an accepted connection.
+  uint32_t outbound_base() const { return outbound_base_; }
+  bool is_outbound(uint32_t slot) const { return slot >= outbound_base_; }
+  uint32_t outbound_count() const { return outbound_count_; }
+
+  // Visits every open accepted connection (never an outbound one).
   template <class F>
   void for_each_open(F&& f) {
-    for (uint32_t s = 0; s < conns_.size(); ++s)
+    for (uint32_t s = 0; s < outbound_base_; ++s)
       if (conns_[s].flags & kOpen) f(s);
   }
 
@@ -142,6 +174,9 @@ class Reactor {
     kClosing = 1 << 5,
     kGraceful = 1 << 6,
     kShutdownSent = 1 << 7,
+    kOutbound = 1 << 8,     // made by connect(), in the outbound range
+    kConnecting = 1 << 9,   // socket/connect not done yet: no recv, no send
+    kConnectSent = 1 << 10, // the IORING_OP_CONNECT is in flight (cancellable)
   };
 
   struct SendCtx;
@@ -160,6 +195,13 @@ class Reactor {
   struct SendCtx {
     msghdr msg;
     iovec iov[OutQueue::kMaxIov];
+  };
+
+  // Per outbound slot, while connecting (index = slot - outbound_base_).
+  struct Outbound {
+    uint64_t tag = 0;
+    int result = 0;  // the first error of socket/connect, 0 if none yet
+    socklen_t addr_len = 0;
   };
 
   struct AcceptSlot {
@@ -187,6 +229,15 @@ class Reactor {
   void on_send(uint32_t slot, int res);
   void on_timer_fired(uint32_t slot);
 
+  void on_socket(uint32_t slot, int res);
+  void on_connect(uint32_t slot, int res);
+  // A connecting slot's request completed: decides what happens next once
+  // the kernel holds nothing more for it.
+  void connect_progress(uint32_t slot);
+  // Releases a slot that never connected and tells the handler why.
+  void finish_connect(uint32_t slot, int res);
+  void abort_outbound();
+
   ReactorOptions opts_;
   std::unique_ptr<ConnectionHandler> handler_;
   Ring ring_;
@@ -194,6 +245,8 @@ class Reactor {
   OutPool pool_;
   TimerWheel timers_;
   std::vector<Conn> conns_;
+  std::vector<Outbound> outbound_;
+  std::vector<uint32_t> outbound_free_;  // slots whose close completed
   std::vector<std::unique_ptr<SendCtx>> send_ctx_all_;
   std::vector<SendCtx*> send_ctx_free_;  // one per send in flight, not per connection
   std::vector<uint32_t> dirty_;
@@ -202,10 +255,14 @@ class Reactor {
   uint64_t now_ms_ = 0;
   uint64_t stop_deadline_ms_ = 0;
   uint64_t wake_value_ = 0;
-  uint32_t open_count_ = 0;
+  uint32_t open_count_ = 0;      // accepted connections
+  uint32_t outbound_count_ = 0;  // outbound slots in use (connecting, open or closing)
+  uint32_t outbound_base_ = 0;
   int wake_fd_ = -1;
   bool accept_stalled_ = false;
   bool stopping_ = false;
+  bool running_ = false;
+  bool outbound_aborted_ = false;
   std::atomic<bool> stop_requested_{false};
 };
 

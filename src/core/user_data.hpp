@@ -15,7 +15,10 @@ enum class Op : uint8_t {
   shutdown,      // shutdown(SHUT_WR) of a connection
   close,         // close of a connection's direct descriptor
   wake,          // eventfd read: another thread wants the reactor's attention
-  cancel,        // cancel of a connection's recv
+  cancel,        // cancel of a connection's recv (or of an outbound connect)
+  socket,        // socket creation of an outbound connection, into its slot
+  connect,       // connect of an outbound connection's direct descriptor
+  sockopt,       // TCP_NODELAY on an outbound connection (URING_CMD, Linux 6.7+)
 };
 
 constexpr uint32_t kGenerationMask = 0xFFFFFF;

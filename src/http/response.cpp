@@ -41,6 +41,17 @@ std::string_view error_response(int status) {
   }
 }
 
+std::string denied_response(int status, std::string_view reason) {
+  std::string out = status == 401 ? "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n"
+                                  : "HTTP/1.1 403 Forbidden\r\n";
+  out += "Connection: close\r\nContent-Type: text/plain\r\nContent-Length: ";
+  out += std::to_string(reason.size() + 1);
+  out += "\r\n\r\n";
+  out += reason;
+  out += "\n";
+  return out;
+}
+
 std::string_view upgrade_required_response() { return kUpgradeRequiredWebSocket; }
 
 std::string_view health_response(bool keep_alive, bool head_only) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace ringcast::http {
@@ -86,6 +87,10 @@ inline constexpr std::string_view kServiceUnavailable =
 // The constant for 400, 404, 405, 408, 426 (the Sec-WebSocket-Version
 // variant), 431 or 503; empty for any other status.
 std::string_view error_response(int status);
+
+// 401 (with WWW-Authenticate: Bearer) or 403 refusing an upgrade, with a
+// short reason as the body. Built per refusal: the reason varies.
+std::string denied_response(int status, std::string_view reason);
 
 // 426 with "Upgrade: websocket", for a request without any Upgrade header.
 std::string_view upgrade_required_response();

@@ -26,7 +26,10 @@ enum class ControlOp : uint8_t {
   close,            // conn: close with close_code and `text` as the reason -> 204, or 410
   info,             // conn: body = a JSON object (connected_at, last_active_at, ip, user_agent, identity, channels) or 410
   disconnect_user,  // every connection of user `name` in tenant `tenant` -> body = count closed (decimal)
-  channels,         // body = JSON members `"name":count,` for local channels of `tenant` starting with `name` (a prefix)
+  channels,         // body = a JSON array [{"channel":"a","subscribers":N},...]: this reactor's channels of
+                    // `tenant` whose names start with `name` (a prefix), N = its local subscribers
+  presence,         // body = {"channel":C,"members":[{"user_id":..,"agent_id":..,"connections":N}]} for
+                    // channel `name` of `tenant` (every reactor holds all of it: ask any one)
   stats,            // fills `stats`
 };
 

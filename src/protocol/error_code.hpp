@@ -19,6 +19,12 @@ enum class ErrorCode : uint8_t {
   no_channel,
   rate_limited,
   messages_dropped,
+  forbidden,
+  unauthorized,
+  recipient_offline,
+  upstream_unavailable,
+  upstream_timeout,
+  upstream_error,
 };
 
 constexpr std::string_view error_name(ErrorCode c) {
@@ -35,6 +41,12 @@ constexpr std::string_view error_name(ErrorCode c) {
     case ErrorCode::no_channel: return "NO_CHANNEL";
     case ErrorCode::rate_limited: return "RATE_LIMITED";
     case ErrorCode::messages_dropped: return "MESSAGES_DROPPED";
+    case ErrorCode::forbidden: return "FORBIDDEN";
+    case ErrorCode::unauthorized: return "UNAUTHORIZED";
+    case ErrorCode::recipient_offline: return "RECIPIENT_OFFLINE";
+    case ErrorCode::upstream_unavailable: return "UPSTREAM_UNAVAILABLE";
+    case ErrorCode::upstream_timeout: return "UPSTREAM_TIMEOUT";
+    case ErrorCode::upstream_error: return "UPSTREAM_ERROR";
   }
   return "INTERNAL_ERROR";
 }
@@ -42,7 +54,8 @@ constexpr std::string_view error_name(ErrorCode c) {
 // Errors the server reports about itself, not the client's fault, do not
 // count towards the abuse limit.
 constexpr bool counts_as_abuse(ErrorCode c) {
-  return c != ErrorCode::rate_limited && c != ErrorCode::messages_dropped;
+  return c != ErrorCode::rate_limited && c != ErrorCode::messages_dropped && c != ErrorCode::recipient_offline &&
+         c != ErrorCode::upstream_unavailable && c != ErrorCode::upstream_timeout && c != ErrorCode::upstream_error;
 }
 
 // Channel names: 1 to 128 bytes of A-Z a-z 0-9 . _ - : / @ (safe in URLs,

@@ -121,6 +121,7 @@ bool Gateway::on_control(core::Reactor& r, uint32_t slot, ws::Opcode op, std::sp
       // Answer with the peer's code (RFC 6455 5.5.1); a close without one
       // gets an empty close back. The parser validated the code already.
       const size_t n = payload.size() >= 2 ? 2 : 0;
+      s.close_code = n ? uint16_t(payload[0] << 8 | payload[1]) : 1005;
       send_frame(r, slot, ws::Opcode::close, payload.first(n));
       r.close(slot, true);
       return false;
@@ -132,6 +133,8 @@ bool Gateway::on_control(core::Reactor& r, uint32_t slot, ws::Opcode op, std::sp
 
 void Gateway::deliver_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message) {
   const Protocol p = (*endpoints_)[sessions_[slot].endpoint].config.protocol;
+  ++stats_.messages_in;
+  stats_.bytes_in += message.size();
   if (is_routed(p)) {
     routed_message(r, slot, op, message);
   } else {

@@ -10,13 +10,27 @@
 
 namespace ringcast::protocol {
 
+namespace {
+
+// Mesh messages of this layer that were never received (teardown).
+void discard_mesh(const core::MeshMessage& m) {
+  if (m.kind == kPresenceDelta) static_cast<pubsub::PresenceDelta*>(m.ptr)->release();
+  if (m.kind == kControlCall || m.kind == kControlAnswer) delete static_cast<ControlCall*>(m.ptr);
+}
+
+}  // namespace
+
 Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable> endpoints,
-                 std::shared_ptr<const HandlerRegistry> handlers, core::Mesh* mesh, uint32_t reactor_index)
+                 std::shared_ptr<const HandlerRegistry> handlers, core::Mesh* mesh, uint32_t reactor_index,
+                 uint32_t workers, std::shared_ptr<const AuthKeysSlot> auth)
     : server_(server),
       endpoints_(std::move(endpoints)),
       handlers_(std::move(handlers)),
       sessions_(server.max_connections + core::kSpareSlots),
-      broker_(mesh, reactor_index, *this) {
+      broker_(mesh, reactor_index, *this),
+      auth_(std::move(auth)),
+      workers_(workers) {
+  broker_.set_receiver(this, discard_mesh);
   // One handler object per name per reactor; routes point at them. Names
   // were checked against the registry before the reactors started.
   std::map<std::string, Handler*, std::less<>> made;
@@ -50,8 +64,13 @@ Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable
   compose_.reserve(4096);
 }
 
+Gateway::~Gateway() {
+  for (Session& s : sessions_) delete s.meta;
+}
+
 void Gateway::on_open(core::Reactor& r, uint32_t slot) {
   Session& s = sessions_[slot];
+  delete s.meta;  // (freed at close already; a reused slot starts clean)
   s = Session{};
   s.last_rx_ms = r.now_ms();
   // Slowloris guard: the whole HTTP phase must finish by this deadline.
@@ -59,8 +78,9 @@ void Gateway::on_open(core::Reactor& r, uint32_t slot) {
 }
 
 void Gateway::on_reject(core::Reactor& r, uint32_t slot) {
+  delete sessions_[slot].meta;
   sessions_[slot] = Session{};
-  reject(r, slot, http::error_response(503));
+  refuse(r, slot, 503);
 }
 
 void Gateway::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes) {
@@ -84,15 +104,28 @@ void Gateway::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes)
   }
 }
 
-void Gateway::on_close(core::Reactor&, uint32_t slot) {
+void Gateway::on_close(core::Reactor& r, uint32_t slot) {
   // Every close goes through here (Reactor::close calls it first), so this is
   // where the session stops taking input. The parser may still be on the
   // stack (close from inside a sink): leave it alone; on_open resets the
   // whole session for the slot's next user.
   Session& s = sessions_[slot];
+  if (s.opened) {
+    s.opened = false;
+    --stats_.connections_open;
+    const uint16_t code = s.close_code ? s.close_code : 1006;
+    size_t i = 0;
+    while (i + 1 < kCountedCloseCodes.size() && kCountedCloseCodes[i] != code) ++i;
+    ++stats_.closed_by_code[i];
+  }
   s.phase = Phase::closing;
   s.pending.release();
   s.message.release();
+  if (s.meta) {
+    if (s.meta->authenticated) leave_identity(r, slot);
+    delete s.meta;
+    s.meta = nullptr;
+  }
   broker_.unsubscribe_all(slot);
 }
 
@@ -113,7 +146,7 @@ void Gateway::on_timer(core::Reactor& r, uint32_t slot) {
   if (s.phase == Phase::http) {
     // A client that sent part of a request gets told; a silent one is dropped.
     if (!s.pending.empty()) {
-      reject(r, slot, http::error_response(408));
+      refuse(r, slot, 408);
     } else {
       r.close(slot, false);
     }
@@ -122,6 +155,10 @@ void Gateway::on_timer(core::Reactor& r, uint32_t slot) {
   if (s.phase != Phase::open) return;
   const EndpointConfig& cfg = (*endpoints_)[s.endpoint].config;
   const uint64_t now = r.now_ms();
+  if (s.meta && s.meta->expires_ms != 0 && now >= s.meta->expires_ms) {
+    fail(r, slot, CloseCode::unauthorized, "token expired");
+    return;
+  }
   if (s.ping_sent_ms != 0) {
     if (s.last_rx_ms >= s.ping_sent_ms) {  // any frame proves the peer alive
       s.ping_sent_ms = 0;
@@ -133,22 +170,29 @@ void Gateway::on_timer(core::Reactor& r, uint32_t slot) {
   }
   // Receiving does not touch the timer (that would cost a wheel update per
   // message); the silence is measured here, when the deadline comes.
-  if (now - s.last_rx_ms < cfg.idle_ping_ms) {
-    r.set_timer(slot, s.last_rx_ms + cfg.idle_ping_ms);
+  if (cfg.idle_ping_ms == 0 || now - s.last_rx_ms < cfg.idle_ping_ms) {
+    schedule_ping(r, slot);
     return;
   }
   send_frame(r, slot, ws::Opcode::ping, {});
   s.ping_sent_ms = now;
-  r.set_timer(slot, now + cfg.pong_timeout_ms);
+  arm_timer(r, slot, now + cfg.pong_timeout_ms);
+}
+
+void Gateway::arm_timer(core::Reactor& r, uint32_t slot, uint64_t at_ms) {
+  // One deadline per connection: the nearer of the keepalive's and the token's.
+  const ConnMeta* m = sessions_[slot].meta;
+  if (m && m->expires_ms != 0 && (at_ms == 0 || m->expires_ms < at_ms)) at_ms = m->expires_ms;
+  if (at_ms == 0) {
+    r.cancel_timer(slot);
+    return;
+  }
+  r.set_timer(slot, at_ms);
 }
 
 void Gateway::schedule_ping(core::Reactor& r, uint32_t slot) {
   const EndpointConfig& cfg = (*endpoints_)[sessions_[slot].endpoint].config;
-  if (cfg.idle_ping_ms == 0) {
-    r.cancel_timer(slot);
-    return;
-  }
-  r.set_timer(slot, sessions_[slot].last_rx_ms + cfg.idle_ping_ms);
+  arm_timer(r, slot, cfg.idle_ping_ms == 0 ? 0 : sessions_[slot].last_rx_ms + cfg.idle_ping_ms);
 }
 
 void Gateway::on_stop(core::Reactor& r) {
@@ -173,6 +217,10 @@ uint8_t* Gateway::begin_frame(core::Reactor& r, uint32_t slot, ws::Opcode op, ui
   const size_t header = ws::frame_header_size(payload_len, false);
   uint8_t* p = r.out_reserve(slot, header + payload_len);
   if (!p) return nullptr;
+  if (op == ws::Opcode::text || op == ws::Opcode::binary) {
+    ++stats_.messages_out;
+    stats_.bytes_out += payload_len;
+  }
   ws::write_frame_header(p, op, payload_len);
   *total = header + payload_len;
   return p + header;
@@ -194,6 +242,7 @@ bool Gateway::send_frame(core::Reactor& r, uint32_t slot, ws::Opcode op, std::sp
 void Gateway::fail(core::Reactor& r, uint32_t slot, CloseCode code, std::string_view reason) {
   Session& s = sessions_[slot];
   if (s.phase != Phase::open) return;
+  s.close_code = to_wire(code);
   uint8_t payload[125];
   const size_t n = ws::write_close_payload(payload, to_wire(code), reason);
   send_frame(r, slot, ws::Opcode::close, {payload, n});

@@ -15,30 +15,39 @@
 
 #include "core/mesh.hpp"
 #include "core/reactor.hpp"
+#include "http/request_head.hpp"
+#include "protocol/auth_keys.hpp"
+#include "protocol/conn_meta.hpp"
+#include "protocol/control.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/envelope.hpp"
 #include "protocol/error_code.hpp"
 #include "protocol/router.hpp"
 #include "protocol/session.hpp"
 #include "pubsub/broker.hpp"
+#include "pubsub/presence.hpp"
+#include "protocol/topics.hpp"
 #include "ringcast/close_code.hpp"
 #include "ringcast/config.hpp"
 #include "ws/opcode.hpp"
 
 namespace ringcast::protocol {
 
-struct GatewayStats {
-  uint64_t slow_consumer_closes = 0;
-  uint64_t slow_consumer_drops = 0;
-  uint64_t rate_limited = 0;
-  uint64_t abuse_closes = 0;
+// An upgrade refused: HTTP status and a short reason (0 = not refused).
+struct Refusal {
+  int status = 0;
+  std::string_view reason;
 };
 
-class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySink {
+class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySink, public pubsub::MeshReceiver {
  public:
-  // mesh: null with a single reactor.
+  // mesh: null with a single reactor and no API node. workers: the reactors
+  // serving clients (mesh members 0..workers-1; a mesh member past them is
+  // the API node). auth: the current JWT keys (null: no endpoint uses jwt).
   Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable> endpoints,
-          std::shared_ptr<const HandlerRegistry> handlers, core::Mesh* mesh, uint32_t reactor_index);
+          std::shared_ptr<const HandlerRegistry> handlers, core::Mesh* mesh, uint32_t reactor_index,
+          uint32_t workers, std::shared_ptr<const AuthKeysSlot> auth);
+  ~Gateway() override;
 
   void on_open(core::Reactor& r, uint32_t slot) override;
   void on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes) override;
@@ -49,6 +58,7 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   void on_turn(core::Reactor& r) override;
   uint64_t before_sleep(core::Reactor& r, uint64_t wait_ms) override;
   void deliver(core::Reactor& r, uint32_t slot, core::OutBuffer* b, uint32_t offset, uint32_t length) override;
+  void on_mesh(core::Reactor& r, const core::MeshMessage& m) override;
 
   // --- for profiles ---
   // Queues one whole frame with this payload; false if memory ran out (the
@@ -76,25 +86,63 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
                   std::string_view message, std::string_view details_json, bool abuse);
   void send_error(core::Reactor& r, uint32_t slot, const Envelope* env, const Route* route, ErrorCode code,
                   std::string_view message, std::string_view details_json = {});
-  // Publishes {"type","data","channel","timestamp"} (the envelope and action shape).
-  bool publish_typed(core::Reactor& r, std::string_view channel, std::string_view type, std::string_view data_json,
-                     uint64_t exclude);
-  // Publishes an already composed JSON payload to a channel.
-  bool publish_payload(core::Reactor& r, std::string_view channel, std::string_view payload, uint64_t exclude);
-  // Subscribes; the reply (if any) is sent once the subscription holds on
-  // every reactor. Returns false (and answers with the error) on failure.
-  bool subscribe(core::Reactor& r, uint32_t slot, std::string_view channel, const Envelope* env, const Route* route);
+  // Publishes {"type","data","channel","timestamp"} (the envelope and action
+  // shape) to topic (channel's topic in the publisher's tenant: topic_for).
+  bool publish_typed(core::Reactor& r, std::string_view topic, std::string_view channel, std::string_view type,
+                     std::string_view data_json, uint64_t exclude);
+  // Publishes an already composed JSON payload to a topic.
+  bool publish_payload(core::Reactor& r, std::string_view topic, std::string_view payload, uint64_t exclude);
+  // --- identity (identity.cpp) ---
+  // The connection's identity, or null (no token on this endpoint).
+  const auth::Identity* identity_of(uint32_t slot) const {
+    const ConnMeta* m = sessions_[slot].meta;
+    return m && m->authenticated ? &m->identity : nullptr;
+  }
+  ConnMeta* meta_of(uint32_t slot) { return sessions_[slot].meta; }
+  std::string_view tenant_of(uint32_t slot) const {
+    const auth::Identity* id = identity_of(slot);
+    return id ? std::string_view(id->tenant_id) : std::string_view();
+  }
+  // The topic of a channel (or an inbox, or a presence feed) in the
+  // connection's tenant; valid until the next call.
+  const std::string& topic_for(uint32_t slot, std::string_view name, TopicKind kind = TopicKind::channel);
+  // True if the token allows the channel (always, without a token).
+  bool channel_allowed(uint32_t slot, std::string_view channel) const {
+    const auth::Identity* id = identity_of(slot);
+    return !id || auth::channel_allowed(*id, channel);
+  }
+  // Subscribes to a channel of the connection's tenant (presence follows);
+  // *wait = the barrier to wait for. False if memory ran out.
+  bool join_channel(core::Reactor& r, uint32_t slot, std::string_view channel, uint64_t* wait);
+  void leave_channel(core::Reactor& r, uint32_t slot, std::string_view channel);
+  bool in_channel(uint32_t slot, std::string_view channel);
+  // Channel subscriptions (inboxes and presence feeds not counted).
+  size_t channel_count(uint32_t slot) const;
+  // The channel profile's room ("" = none).
+  std::string_view room_of(uint32_t slot) const {
+    const ConnMeta* m = sessions_[slot].meta;
+    return m ? std::string_view(m->room) : std::string_view();
+  }
+  // Presence of a channel in the connection's tenant, as JSON members
+  // [{"user_id","agent_id","connections"}] appended to out.
+  void presence_members(std::string_view topic, std::string& out) const;
+  // Follows (or stops following) a channel's join/leave events.
+  bool follow_presence(core::Reactor& r, uint32_t slot, std::string_view channel, bool on);
+  // A verified refresh token for the same identity: the connection's
+  // expiry moves. Returns the error code to answer with, or "" on success.
+  std::string_view refresh(core::Reactor& r, uint32_t slot, std::string_view token, int64_t* expires_at);
   // Queues a reply frame payload to go out once barrier `seq` passed.
   void defer_text(core::Reactor& r, uint32_t slot, uint64_t seq, std::string payload);
 
   pubsub::Broker& broker() { return broker_; }
+  const pubsub::PresenceTable& presence() const { return presence_; }
   simdjson::dom::parser& parser() { return parser_; }
   // Scratch for composing JSON; handlers take one, use it, give it back.
   std::string& scratch(int i) { return scratch_[i]; }
   const Endpoint& endpoint_of(uint32_t slot) const { return (*endpoints_)[sessions_[slot].endpoint]; }
   std::string_view route_key_of(uint32_t slot) const { return endpoint_of(slot).route_key; }
   const ServerConfig& server() const { return server_; }
-  const GatewayStats& stats() const { return stats_; }
+  ReactorStats& stats() { return stats_; }
 
  private:
   struct FrameSink;
@@ -105,6 +153,13 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   // Answers one complete head; returns false when the connection is done.
   bool answer_head(core::Reactor& r, uint32_t slot, std::string_view head);
   void reject(core::Reactor& r, uint32_t slot, std::string_view response);
+  // A canned error answer, counted by status.
+  void refuse(core::Reactor& r, uint32_t slot, int status);
+  void count_refusal(int status);
+  Refusal authenticate(core::Reactor& r, const http::RequestHead& req, const Endpoint& ep, const PathParams& params,
+                       ConnMeta* meta, std::string_view* token_protocol);
+  // After a successful handshake: joins the room (if any), then opens.
+  bool begin_session(core::Reactor& r, uint32_t slot, std::string_view channel, std::string response);
 
   // Frame phase.
   void handle_frames(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes);
@@ -116,6 +171,8 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   bool on_control(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> payload);
   void deliver_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message);
   void schedule_ping(core::Reactor& r, uint32_t slot);
+  // Sets the connection's one timer to at_ms (0 = none) or its token's expiry, whichever is sooner.
+  void arm_timer(core::Reactor& r, uint32_t slot, uint64_t at_ms);
 
   // Upgrade completion: the 101 and the profile's greeting; `joined`: the
   // 101 was held (Phase::joining) and frames may be waiting in `pending`.
@@ -124,6 +181,19 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   void routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std::span<const uint8_t> message);
   bool rate_allows(core::Reactor& r, Session& s, const EndpointConfig& cfg, uint64_t* retry_ms);
   void send_shutdown_notice(core::Reactor& r, uint32_t slot);
+  // Identity bookkeeping: inboxes and the presence feed before the 101
+  // (*wait: the barrier), presence at open and close.
+  bool subscribe_identity(core::Reactor& r, uint32_t slot, uint64_t* wait);
+  void enter_identity(core::Reactor& r, uint32_t slot);
+  void leave_identity(core::Reactor& r, uint32_t slot);
+  // A presence change made here: applied, sent to every other worker.
+  void presence_change(core::Reactor& r, std::string_view topic, const auth::Identity& id, int32_t change);
+  void apply_presence(core::Reactor& r, std::string_view topic, std::string_view user, std::string_view agent,
+                      int32_t change);
+  void presence_event(core::Reactor& r, std::string_view topic, std::string_view user, std::string_view agent,
+                      bool join);
+  // Server API calls (control.cpp).
+  void answer_call(core::Reactor& r, ControlCall& call);
   void release_deferred(core::Reactor& r);
   // A text frame now, even past held replies (releasing them, or closing).
   bool send_text_now(core::Reactor& r, uint32_t slot, std::string_view payload);
@@ -150,7 +220,14 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   std::deque<Deferred> deferred_;
   std::vector<uint64_t> drop_watch_;  // connections owed a MESSAGES_DROPPED notice
   pubsub::Broker broker_;
-  GatewayStats stats_;
+  pubsub::PresenceTable presence_;
+  std::shared_ptr<const AuthKeysSlot> auth_;
+  uint32_t workers_;
+  std::string token_buf_;
+  std::string topic_buf_;
+  std::string presence_buf_;
+  std::vector<std::string> scratch_topics_;
+  ReactorStats stats_;
 };
 
 }  // namespace ringcast::protocol

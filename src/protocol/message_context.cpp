@@ -18,7 +18,7 @@ bool MessageContext::json_field(std::string_view path, std::string* out) const {
 
 bool MessageContext::publish(std::string_view channel, std::string_view type, std::string_view data_json) {
   if (!valid_channel(channel)) return false;
-  return gateway.publish_typed(reactor, channel, type, data_json, pubsub::kNobody);
+  return gateway.publish_typed(reactor, gateway.topic_for(slot, channel), channel, type, data_json, pubsub::kNobody);
 }
 
 }  // namespace ringcast::protocol

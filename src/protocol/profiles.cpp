@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/json_escape.hpp"
+#include "protocol/json_out.hpp"
 #include "protocol/timestamp.hpp"
 
 namespace ringcast::protocol {
@@ -72,7 +73,9 @@ void envelope_open(Gateway& g, core::Reactor& r, uint32_t slot) {
   std::string& fields = g.scratch(1);
   fields.assign(R"({"session_id":")");
   fields.append(id, 16);
-  fields.append(R"(","user_id":"anonymous"})");
+  fields.append(R"(","user_id":)");
+  const auth::Identity* who = g.identity_of(slot);
+  JsonOut(fields).str(who ? std::string_view(who->user_id) : std::string_view("anonymous")).raw("}");
   g.send_reply(r, slot, nullptr, "connected", fields);
 }
 

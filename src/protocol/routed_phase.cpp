@@ -243,20 +243,21 @@ bool Gateway::publish_payload(core::Reactor& r, std::string_view channel, std::s
   if (total > UINT32_MAX) return false;
   uint8_t* p = broker_.publish_reserve(r, uint32_t(total));
   if (!p) return false;
+  ++stats_.publishes;
   ws::write_frame_header(p, ws::Opcode::text, payload.size());
   std::memcpy(p + header, payload.data(), payload.size());
   broker_.publish_commit(r, channel, uint32_t(total), exclude);
   return true;
 }
 
-bool Gateway::publish_typed(core::Reactor& r, std::string_view channel, std::string_view type,
-                            std::string_view data_json, uint64_t exclude) {
-  if (!broker_.has_audience(channel)) return true;
+bool Gateway::publish_typed(core::Reactor& r, std::string_view topic, std::string_view channel,
+                            std::string_view type, std::string_view data_json, uint64_t exclude) {
+  if (!broker_.has_audience(topic)) return true;
   compose_.clear();
   JsonOut j(compose_);
   j.raw(R"({"type":)").str(type).raw(R"(,"data":)").raw(data_json.empty() ? std::string_view("{}") : data_json);
   j.raw(R"(,"channel":)").str(channel).raw(R"(,"timestamp":)").timestamp(core::wall_ms()).raw("}");
-  return publish_payload(r, channel, compose_, exclude);
+  return publish_payload(r, topic, compose_, exclude);
 }
 
 void Gateway::defer_text(core::Reactor& r, uint32_t slot, uint64_t seq, std::string payload) {
@@ -296,6 +297,9 @@ void Gateway::deliver(core::Reactor& r, uint32_t slot, core::OutBuffer* b, uint3
   }
   if (s.dropped != 0) send_drop_notice(r, slot);
   r.out_append_shared(slot, b, offset, length);
+  ++stats_.deliveries;
+  ++stats_.messages_out;
+  stats_.bytes_out += length;
 }
 
 void Gateway::send_drop_notice(core::Reactor& r, uint32_t slot) {

@@ -9,14 +9,23 @@ std::vector<RouteConfig> default_routes(Protocol p) {
               {"unsubscribe", "unsubscribe", {}},
               {"ping", "ping", {}},
               {"publish", "publish", {}},
-              {"echo", "echo", {}}};
+              {"echo", "echo", {}},
+              {"direct", "direct", {}},
+              {"presence", "presence", {}},
+              {"refresh", "refresh", {}}};
     case Protocol::action:
       return {{"subscribe", "subscribe", {}},
               {"unsubscribe", "unsubscribe", {}},
               {"ping", "ping", {}},
-              {"publish", "publish", {}}};
+              {"publish", "publish", {}},
+              {"direct", "direct", {}},
+              {"presence", "presence", {}},
+              {"refresh", "refresh", {}}};
     case Protocol::channel:
-      return {{"message", "forward", {"id"}}, {"ping", "ping", {}}};
+      return {{"message", "forward", {"id"}},
+              {"ping", "ping", {}},
+              {"presence", "presence", {}},
+              {"refresh", "refresh", {}}};
     case Protocol::echo:
     case Protocol::json_echo:
       break;

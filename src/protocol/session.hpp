@@ -43,8 +43,11 @@ enum class Phase : uint8_t {
   closing,  // close frame sent or received; input is ignored
 };
 
+struct ConnMeta;
+
 struct Session {
   ws::FrameParser parser;
+  ConnMeta* meta = nullptr;  // upgraded routed or authenticated connections; owned, freed at close
   Spill pending;      // request-head bytes, or a frame tail the parser left
   Spill message;      // a data message that arrived in pieces
   uint64_t last_rx_ms = 0;
@@ -56,7 +59,9 @@ struct Session {
   uint32_t held = 0;          // replies waiting in the gateway's deferred queue
   uint32_t head_searched = 0;
   uint16_t endpoint = 0;
+  uint16_t close_code = 0;    // sent or received in a close frame; 0 = none (counted as 1006)
   Phase phase = Phase::http;
+  bool opened = false;        // reached Phase::open (counted in connections_open)
 };
 
 }  // namespace ringcast::protocol

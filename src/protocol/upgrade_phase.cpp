@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/clock.hpp"
+#include "http/query.hpp"
 #include "http/request_head.hpp"
 #include "http/response.hpp"
 #include "protocol/gateway.hpp"
@@ -25,46 +27,6 @@ void write_raw(core::Reactor& r, uint32_t slot, std::string_view bytes) {
 
 constexpr std::string_view kHealthPath = "/healthz";
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-enum class QueryValue { absent, ok, bad };
-
-// The value of `name` in an application/x-www-form-urlencoded query,
-// percent-decoded into out (at most cap bytes). The first occurrence wins.
-QueryValue query_param(std::string_view query, std::string_view name, char* out, size_t cap, size_t* len) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    const std::string_view raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    size_t n = 0;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      char c = raw[i];
-      if (c == '%') {
-        if (i + 2 >= raw.size()) return QueryValue::bad;
-        const int hi = hex_digit(raw[i + 1]), lo = hex_digit(raw[i + 2]);
-        if (hi < 0 || lo < 0) return QueryValue::bad;
-        c = char(hi * 16 + lo);
-        i += 2;
-      } else if (c == '+') {
-        c = ' ';
-      }
-      if (n == cap) return QueryValue::bad;
-      out[n++] = c;
-    }
-    *len = n;
-    return QueryValue::ok;
-  }
-  return QueryValue::absent;
-}
-
 }  // namespace
 
 void Gateway::reject(core::Reactor& r, uint32_t slot, std::string_view response) {
@@ -77,7 +39,7 @@ void Gateway::handle_http(core::Reactor& r, uint32_t slot, std::span<uint8_t> by
   const size_t limit = server_.max_request_head_bytes;
   bool in_spill = !s.pending.empty();
   if (in_spill && !s.pending.append(bytes.data(), bytes.size())) {
-    reject(r, slot, http::error_response(503));
+    refuse(r, slot, 503);
     return;
   }
   std::span<uint8_t> data = in_spill ? std::span<uint8_t>(s.pending.data, s.pending.size) : bytes;
@@ -87,22 +49,22 @@ void Gateway::handle_http(core::Reactor& r, uint32_t slot, std::span<uint8_t> by
     const size_t end = http::find_head_end(view, searched);
     if (end == 0) {
       if (!http::head_prefix_plausible(view, searched)) {
-        reject(r, slot, http::error_response(400));
+        refuse(r, slot, 400);
         return;
       }
       if (data.size() > limit) {
-        reject(r, slot, http::error_response(431));
+        refuse(r, slot, 431);
         return;
       }
       if (!in_spill && !s.pending.append(data.data(), data.size())) {
-        reject(r, slot, http::error_response(503));
+        refuse(r, slot, 503);
         return;
       }
       s.head_searched = uint32_t(data.size());
       return;
     }
     if (end > limit) {
-      reject(r, slot, http::error_response(431));
+      refuse(r, slot, 431);
       return;
     }
     if (!answer_head(r, slot, view.substr(0, end))) return;
@@ -142,26 +104,25 @@ void Gateway::handle_http(core::Reactor& r, uint32_t slot, std::span<uint8_t> by
 }
 
 bool Gateway::answer_head(core::Reactor& r, uint32_t slot, std::string_view head) {
-  Session& s = sessions_[slot];
   http::RequestHead req;
   switch (http::parse_request_head(head, req)) {
     case http::HeadError::none:
       break;
     case http::HeadError::too_many_headers:
-      reject(r, slot, http::error_response(431));
+      refuse(r, slot, 431);
       return false;
     case http::HeadError::malformed:
-      reject(r, slot, http::error_response(400));
+      refuse(r, slot, 400);
       return false;
   }
   if (req.path == kHealthPath) {
     const bool head_only = req.method == "HEAD";
     if (req.method != "GET" && !head_only) {
-      reject(r, slot, http::error_response(405));
+      refuse(r, slot, 405);
       return false;
     }
     if (req.has_body) {
-      reject(r, slot, http::error_response(400));
+      refuse(r, slot, 400);
       return false;
     }
     write_raw(r, slot, http::health_response(req.keep_alive, head_only));
@@ -172,54 +133,111 @@ bool Gateway::answer_head(core::Reactor& r, uint32_t slot, std::string_view head
     r.set_timer(slot, r.now_ms() + server_.handshake_timeout_ms);
     return true;
   }
-  const int index = endpoints_->find(req.path);
+  PathParams params;
+  const int index = endpoints_->find(req.path, &params);
   if (index == EndpointTable::kNotFound) {
-    reject(r, slot, http::error_response(404));
+    refuse(r, slot, 404);
     return false;
   }
   const Endpoint& ep = (*endpoints_)[size_t(index)];
-  const ws::HandshakeResult hs = ws::validate_upgrade(req, ep.config.subprotocols);
+  ws::HandshakeResult hs = ws::validate_upgrade(req, ep.config.subprotocols);
   if (hs.status != 101) {
+    count_refusal(hs.status);
     reject(r, slot, ws::rejection_response(hs));
     return false;
   }
-  // The channel profile joins the room named in the query before the 101.
-  char channel[kMaxChannelBytes];
-  size_t channel_len = 0;
+  // Who it is: routed endpoints and authenticated ones keep a ConnMeta.
+  std::unique_ptr<ConnMeta> meta;
+  if (is_routed(ep.config.protocol) || ep.config.auth == AuthMode::jwt) meta = std::make_unique<ConnMeta>();
+  std::string_view token_protocol;
+  if (ep.config.auth == AuthMode::jwt) {
+    const Refusal no = authenticate(r, req, ep, params, meta.get(), &token_protocol);
+    if (no.status != 0) {
+      ++stats_.auth_failures;
+      count_refusal(no.status);
+      reject(r, slot, http::denied_response(no.status, no.reason));
+      return false;
+    }
+  }
+  // The channel profile joins the room named in the path or the query before the 101.
+  std::string channel;
   bool join = false;
-  if (ep.config.protocol == Protocol::channel) {
-    switch (query_param(req.query, ep.config.channel_param, channel, sizeof(channel), &channel_len)) {
-      case QueryValue::absent:
+  if (!params.channel.empty()) {
+    channel = params.channel;
+    join = true;
+  } else if (ep.config.protocol == Protocol::channel) {
+    switch (http::query_param(req.query, ep.config.channel_param, &channel, kMaxChannelBytes)) {
+      case http::QueryValue::absent:
         break;
-      case QueryValue::bad:
-        reject(r, slot, http::error_response(400));
+      case http::QueryValue::bad:
+        refuse(r, slot, 400);
         return false;
-      case QueryValue::ok:
-        if (!valid_channel(std::string_view(channel, channel_len))) {
-          reject(r, slot, http::error_response(400));
-          return false;
-        }
+      case http::QueryValue::ok:
         join = true;
         break;
     }
   }
-  char response[ws::kUpgradeResponseMax];
-  const size_t n = ws::write_upgrade_response(response, sizeof(response), hs);
-  s.endpoint = uint16_t(index);
   if (join) {
-    uint64_t wait = 0;
-    if (!broker_.subscribe(slot, std::string_view(channel, channel_len), &wait)) {
-      reject(r, slot, http::error_response(503));
+    if (!valid_channel(channel)) {
+      refuse(r, slot, 400);
       return false;
     }
-    if (wait != 0) {
-      // Told "open" only once every reactor routes the room to it.
-      s.phase = Phase::joining;
-      deferred_.push_back(Deferred{r.conn_id(slot), wait, std::string(response, n), true});
-      return true;
+    if (meta && meta->authenticated && !auth::channel_allowed(meta->identity, channel)) {
+      ++stats_.auth_failures;
+      count_refusal(403);
+      reject(r, slot, http::denied_response(403, "channel not allowed by the token"));
+      return false;
     }
   }
-  open_session(r, slot, std::string_view(response, n), false);
+  if (meta) {
+    if (const http::Header* ua = req.find("User-Agent"))
+      meta->user_agent.assign(ua->value.substr(0, kMaxUserAgent));
+    meta->connected_at_ms = core::wall_ms();
+    if (join) meta->room = channel;
+    std::string flag;
+    meta->presence_events = ep.config.protocol == Protocol::channel &&
+                            http::query_param(req.query, "presence", &flag, 8) == http::QueryValue::ok &&
+                            (flag == "true" || flag == "1");
+  }
+  // A browser that sent its token as a subprotocol must see one chosen.
+  if (hs.subprotocol.empty() && !token_protocol.empty()) hs.subprotocol = token_protocol;
+  std::string response(ws::kUpgradeResponseMax + hs.subprotocol.size(), '\0');
+  response.resize(ws::write_upgrade_response(response.data(), response.size(), hs));
+  Session& s = sessions_[slot];
+  s.endpoint = uint16_t(index);
+  s.meta = meta.release();
+  return begin_session(r, slot, join ? std::string_view(channel) : std::string_view(), std::move(response));
+}
+
+void Gateway::refuse(core::Reactor& r, uint32_t slot, int status) {
+  count_refusal(status);
+  reject(r, slot, http::error_response(status));
+}
+
+void Gateway::count_refusal(int status) {
+  size_t i = 0;
+  while (i + 1 < kCountedHandshakeStatus.size() && kCountedHandshakeStatus[i] != status) ++i;
+  ++stats_.handshake_failures[i];
+}
+
+bool Gateway::begin_session(core::Reactor& r, uint32_t slot, std::string_view channel, std::string response) {
+  Session& s = sessions_[slot];
+  uint64_t wait = 0;
+  // Inboxes and the presence feed first, so that the room's presence
+  // event for this very join reaches a watcher, and everything is in
+  // effect on every reactor by the time the client reads its 101.
+  if ((s.meta && s.meta->authenticated && !subscribe_identity(r, slot, &wait)) ||
+      (!channel.empty() && !join_channel(r, slot, channel, &wait))) {
+    refuse(r, slot, 503);
+    return false;
+  }
+  if (wait != 0) {
+    // Told "open" only once every reactor routes the room to it.
+    s.phase = Phase::joining;
+    deferred_.push_back(Deferred{r.conn_id(slot), wait, std::move(response), true});
+    return true;
+  }
+  open_session(r, slot, response, false);
   return true;
 }
 
@@ -229,6 +247,10 @@ void Gateway::open_session(core::Reactor& r, uint32_t slot, std::string_view res
   write_raw(r, slot, response);
   s.phase = Phase::open;
   s.last_rx_ms = r.now_ms();
+  ++stats_.connections_accepted;
+  ++stats_.connections_open;
+  s.opened = true;
+  if (s.meta && s.meta->authenticated) enter_identity(r, slot);
   r.set_output_limit(slot, uint32_t(std::min<uint64_t>(ep.config.max_output_bytes, UINT32_MAX)));
   schedule_ping(r, slot);
   profile_open(*this, r, slot, ep.config.protocol);

@@ -82,6 +82,18 @@ class Broker {
   // channel-profile connection.
   std::string_view first_subscription(uint32_t slot) const;
   bool barrier_passed(uint64_t seq) const;
+  // Calls f(std::string_view topic) for each of the slot's subscriptions.
+  template <class F>
+  void for_each_subscription(uint32_t slot, F&& f) const {
+    auto it = by_slot_.find(slot);
+    if (it == by_slot_.end()) return;
+    for (const Topic* t : it->second) f(std::string_view(t->name));
+  }
+  // Subscribers of topic on this reactor.
+  size_t local_subscribers(std::string_view topic) const {
+    const Topic* t = table_.find(topic);
+    return t ? t->local.size() : 0;
+  }
 
   // True if any reactor has a subscriber (skip framing otherwise).
   bool has_audience(std::string_view topic) const { return table_.find(topic) != nullptr; }
@@ -101,6 +113,8 @@ class Broker {
   void send(uint32_t to, const core::MeshMessage& m);
   uint32_t self() const { return self_; }
   uint32_t reactors() const { return reactors_; }
+  // Messages waiting for room in a full mesh queue.
+  uint32_t spilled() const { return port_ ? port_->spilled() : 0; }
 
   // Once per loop turn: takes in what other reactors sent, sends what waits.
   void on_turn(core::Reactor& r);

@@ -37,6 +37,11 @@ class TopicTable {
   void set_remote(std::string_view name, uint32_t reactor, bool interested);
 
   size_t size() const { return topics_.size(); }
+  // Calls f(const Topic&) for every topic (local or remote interest).
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [name, t] : topics_) f(*t);
+  }
 
  private:
   struct Hash {

@@ -24,7 +24,21 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[2]
-LISTEN_RE = re.compile(r"listening on (\S+):(\d+)")
+LISTEN_RE = re.compile(r"(?<!api )listening on (\S+):(\d+)")
+API_RE = re.compile(r"api listening on (\S+):(\d+)")
+
+# The embedded default config takes its HS256 key from RINGCAST_JWT_SECRET;
+# every server started here gets this one, and Server.url() signs a token
+# with it for the default config's JWT endpoints.
+TEST_JWT_SECRET = "ringcast-integration-tests-secret-0123456789"
+DEFAULT_JWT_PATHS = ("/api/v1/ws", "/v1/ws", "/v1")
+
+
+def test_token(sub: str = "test-user", **claims) -> str:
+    """An HS256 token for the default config (valid for an hour)."""
+    import jwt  # python3-jwt (Debian)
+    payload = {"sub": sub, "exp": int(time.time()) + 3600, **claims}
+    return jwt.encode(payload, TEST_JWT_SECRET, algorithm="HS256")
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 STARTUP_TIMEOUT = 20.0
 
@@ -73,7 +87,7 @@ def run(coro, timeout: float = 30.0):
 class Server:
     def __init__(self, *, config: str | None = None, threads: int | None = 2,
                  listen: str | None = "127.0.0.1:0", args=(), tmpdir: Path | None = None,
-                 wait_ready: bool = True):
+                 wait_ready: bool = True, api_listen: str | None = "127.0.0.1:0", env=None):
         self.bin = ringcast_bin()
         cmd = [self.bin]
         self.config_path = None
@@ -87,7 +101,12 @@ class Server:
             cmd += ["--listen", listen]
         if threads is not None:
             cmd += ["--threads", str(threads)]
+        if api_listen is not None:
+            cmd += ["--api-listen", api_listen]
         cmd += list(args)
+        self.default_config = config is None
+        self.api_host: str | None = None
+        self.api_port: int | None = None
         self.cmd = cmd
         self.host: str | None = None
         self.port: int | None = None
@@ -96,8 +115,11 @@ class Server:
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self.checked = False
+        proc_env = dict(os.environ, RINGCAST_JWT_SECRET=TEST_JWT_SECRET)
+        if env:
+            proc_env.update(env)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=proc_env)
         self._t_err = threading.Thread(target=self._drain_err, daemon=True)
         self._t_out = threading.Thread(target=self._drain_out, daemon=True)
         self._t_err.start()
@@ -111,6 +133,9 @@ class Server:
             line = raw.decode("utf-8", "replace")
             with self._lock:
                 self._lines.append(line)
+            a = API_RE.search(line)
+            if a:
+                self.api_host, self.api_port = a.group(1), int(a.group(2))
             if not self._ready.is_set():
                 m = LISTEN_RE.search(line)
                 if m:
@@ -149,7 +174,13 @@ class Server:
         return f"{self.host}:{self.port}"
 
     def url(self, path: str = "/echo") -> str:
-        return f"ws://{self.host}:{self.port}{path}"
+        """ws:// URL of path; on the default config's JWT endpoints with a
+        valid test token (unless the path already carries one)."""
+        u = f"ws://{self.host}:{self.port}{path}"
+        base = path.split("?", 1)[0]
+        if self.default_config and base in DEFAULT_JWT_PATHS and "token=" not in path:
+            u += ("&" if "?" in path else "?") + "token=" + test_token()
+        return u
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -118,7 +118,9 @@ def check_ack(m: dict, mid: str, rid=None) -> None:
 
 
 def check_forwarded(m: dict, sent: dict, room: str) -> None:
-    expected = dict(sent)
+    # tenant_id and agent_id belong to the server (from the sender's token);
+    # on this unauthenticated endpoint a client's values are dropped.
+    expected = {k: v for k, v in sent.items() if k not in ("tenant_id", "agent_id")}
     expected["channel_id"] = room
     ts = m.get("timestamp")
     expected["timestamp"] = ts
@@ -131,6 +133,26 @@ def check_error(m: dict, code: str, message_id=None, rid=None, details=ABSENT) -
     codes without details in the table), or a callable that checks it."""
     fields = {"message_id": message_id} | ({"request_id": rid} if rid is not None else {})
     check_flat_error(m, "ERROR", "error", code, fields, details, timestamp=True)
+
+
+# The seed-003 formats without authentication (the default config's /v1/ws
+# requires a JWT; test_auth.py and test_tenancy.py cover that side).
+OPEN_CHANNEL_CONFIG = config(endpoint("/v1/ws", "channel", auth="none"))
+
+
+@pytest.fixture(scope="module")
+def _channel_server(tmp_path_factory):
+    from conftest import Server
+    s = Server(config=OPEN_CHANNEL_CONFIG, threads=2, tmpdir=tmp_path_factory.mktemp("channel"))
+    yield s
+    if not s.checked:
+        s.stop()
+
+
+@pytest.fixture
+def server(_channel_server):
+    _channel_server.assert_healthy()
+    yield _channel_server
 
 
 def base(server) -> str:
@@ -342,7 +364,7 @@ def test_nothing_is_sent_on_open(server):
 
 def test_cross_reactor_rooms(server_factory):
     """20 members over 4 reactors; every message reaches the 19 others."""
-    srv = server_factory(threads=4)
+    srv = server_factory(threads=4, config=OPEN_CHANNEL_CONFIG)
     room = room_name("x")
 
     async def main():

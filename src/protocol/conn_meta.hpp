@@ -1,0 +1,28 @@
+// What the gateway knows about an upgraded connection beyond the hot
+// per-message state in Session: who it is (the token's identity), where it
+// came from, and its seed-003 room. One allocation per WebSocket session on
+// a routed or authenticated endpoint, freed at close; read by the server
+// API's connection queries and by the identity features (tenancy, presence,
+// direct messages, token expiry).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "auth/jwt.hpp"
+
+namespace ringcast::protocol {
+
+struct ConnMeta {
+  auth::Identity identity;
+  bool authenticated = false;  // identity came from a verified token
+  bool presence_events = false;  // channel profile: asked for join/leave events of its room
+  std::string user_agent;      // at most kMaxUserAgent bytes of the upgrade's User-Agent
+  std::string room;            // channel profile: the channel joined at upgrade ("" = none)
+  uint64_t connected_at_ms = 0;  // wall clock
+  uint64_t expires_ms = 0;       // reactor clock when the token (plus leeway) expires; 0 = never
+};
+
+constexpr size_t kMaxUserAgent = 256;
+
+}  // namespace ringcast::protocol
