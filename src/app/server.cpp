@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/api_server.hpp"
 #include "app/listener.hpp"
 #include "core/mesh.hpp"
 #include "core/reactor.hpp"
@@ -46,8 +47,11 @@ struct Server::Impl {
   std::shared_ptr<protocol::AuthKeysSlot> auth;
   std::vector<std::unique_ptr<core::Reactor>> reactors;
   std::vector<std::thread> threads;
+  std::unique_ptr<core::Reactor> api_reactor;  // the server API node (mesh member `workers`)
+  api::ApiState api_state;
   std::atomic<int> ready{0};
   std::atomic<int> done{0};
+  std::atomic<int> workers_done{0};
   std::mutex error_mutex;
   std::string error;
   uint16_t port = 0;
@@ -119,7 +123,12 @@ std::string Server::start() {
   }
   m.endpoints = std::make_shared<const protocol::EndpointTable>(m.config.endpoints);
   auto handlers = std::make_shared<const protocol::HandlerRegistry>(m.handlers);
-  if (n > 1) m.mesh = std::make_unique<core::Mesh>(n, sc.mesh_queue_depth);
+  // The API node is one more mesh member (index n): it receives interest
+  // announcements like any reactor, and asks the workers through the mesh.
+  const bool api = m.config.api.enabled;
+  const uint32_t members = n + (api ? 1 : 0);
+  if (members > 1) m.mesh = std::make_unique<core::Mesh>(members, sc.mesh_queue_depth);
+  m.api_state.workers = n;
   uint16_t port = sc.listen_port;
   for (uint32_t i = 0; i < n; ++i) {
     std::string err;
@@ -140,20 +149,45 @@ std::string Server::start() {
     if (m.mesh) m.mesh->set_doorbell(i, m.reactors.back()->wake_fd());
   }
   m.port = port;
+  if (api) {
+    std::string err;
+    const int fd = app::open_listener(m.config.api.listen_host, m.config.api.listen_port, err);
+    if (fd < 0) return "api: " + err;
+    m.api_port = app::bound_port(fd);
+    core::ReactorOptions ro;
+    ro.index = n;
+    ro.max_connections = 1024;  // backends on keep-alive connections, not clients
+    ro.recv_buffers = 64;
+    ro.recv_buffer_bytes = sc.recv_buffer_bytes;
+    ro.close_timeout_ms = sc.close_timeout_ms;
+    ro.shutdown_timeout_ms = sc.shutdown_timeout_ms;
+    ro.max_outbound = 0;
+    ro.listen_fd = fd;
+    ro.cpu = -1;
+    m.api_reactor = std::make_unique<core::Reactor>(
+        ro, std::make_unique<api::ApiServer>(m.config.api, m.config.server, *m.mesh, n, m.api_state));
+    m.mesh->set_doorbell(n, m.api_reactor->wake_fd());
+  }
 
-  for (auto& reactor : m.reactors) {
-    core::Reactor* r = reactor.get();
-    m.threads.emplace_back([&m, r] {
+  auto launch = [&m](core::Reactor* r, bool worker) {
+    m.threads.emplace_back([&m, r, worker] {
       std::string err = r->run(m.ready);
       if (!err.empty()) {
         std::lock_guard<std::mutex> lock(m.error_mutex);
         if (m.error.empty()) m.error = "reactor " + std::to_string(r->index()) + ": " + err;
       }
+      if (worker) {
+        m.api_state.workers_running.fetch_sub(1, std::memory_order_acq_rel);
+        m.workers_done.fetch_add(1, std::memory_order_acq_rel);
+      }
       m.done.fetch_add(1, std::memory_order_acq_rel);
     });
-  }
+  };
+  m.api_state.workers_running.store(n, std::memory_order_release);
+  for (auto& reactor : m.reactors) launch(reactor.get(), true);
+  if (m.api_reactor) launch(m.api_reactor.get(), false);
   // Wait until every reactor accepts, or one fails to start.
-  while (m.ready.load(std::memory_order_acquire) + m.done.load(std::memory_order_acquire) < int(n)) {
+  while (m.ready.load(std::memory_order_acquire) + m.done.load(std::memory_order_acquire) < int(m.threads.size())) {
     usleep(1000);
   }
   std::string err;
@@ -181,15 +215,26 @@ std::string Server::reload_auth(const AuthConfig& auth) {
 uint32_t Server::threads() const { return uint32_t(impl_->reactors.size()); }
 
 void Server::stop() {
+  // Not ready from now on; the API keeps answering (503 on /readyz) while
+  // the workers drain, and stops after them.
+  impl_->api_state.stopping.store(true, std::memory_order_release);
   for (auto& r : impl_->reactors) r->request_stop();
 }
 
-bool Server::finished() const { return impl_->done.load(std::memory_order_acquire) == int(impl_->threads.size()); }
+bool Server::finished() const {
+  Impl& m = *impl_;
+  if (m.api_reactor && m.workers_done.load(std::memory_order_acquire) == int(m.reactors.size()))
+    m.api_reactor->request_stop();
+  return m.done.load(std::memory_order_acquire) == int(m.threads.size());
+}
 
 void Server::wait() {
-  for (auto& t : impl_->threads)
-    if (t.joinable()) t.join();
-  impl_->threads.clear();
+  Impl& m = *impl_;
+  for (size_t i = 0; i < m.threads.size(); ++i) {
+    if (i == m.reactors.size() && m.api_reactor) m.api_reactor->request_stop();  // the workers are done
+    if (m.threads[i].joinable()) m.threads[i].join();
+  }
+  m.threads.clear();
 }
 
 const char* version_string() { return "ringcast " RINGCAST_VERSION; }

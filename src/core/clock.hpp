@@ -13,6 +13,13 @@ inline uint64_t monotonic_ms() {
   return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
 }
 
+// Fine-grained, for latency figures (publish to delivery across reactors).
+inline uint64_t monotonic_us() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
 inline uint64_t wall_ms() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

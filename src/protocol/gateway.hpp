@@ -59,6 +59,12 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   uint64_t before_sleep(core::Reactor& r, uint64_t wait_ms) override;
   void deliver(core::Reactor& r, uint32_t slot, core::OutBuffer* b, uint32_t offset, uint32_t length) override;
   void on_mesh(core::Reactor& r, const core::MeshMessage& m) override;
+  void arrived(uint64_t latency_us) override {
+    size_t i = 0;
+    while (i < kLatencyBucketsUs.size() && latency_us > kLatencyBucketsUs[i]) ++i;
+    ++stats_.delivery_latency[i];
+    stats_.delivery_latency_sum_us += latency_us;
+  }
 
   // --- for profiles ---
   // Queues one whole frame with this payload; false if memory ran out (the

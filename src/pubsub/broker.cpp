@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/clock.hpp"
 #include "pubsub/parcel.hpp"
 
 namespace ringcast::pubsub {
@@ -138,14 +139,16 @@ void Broker::publish_commit(core::Reactor& r, std::string_view topic, uint32_t l
     Parcel* p = Parcel::make(topic, len, uint32_t(__builtin_popcountll(remote)), exclude);
     if (p) {
       std::memcpy(p->frame(), arena_->data() + offset, len);
+      const uint64_t now_us = core::monotonic_us();
       for (uint64_t bits = remote; bits; bits &= bits - 1) {
         const uint32_t to = uint32_t(__builtin_ctzll(bits));
-        port_->send(to, core::MeshMessage{kPublish, uint16_t(self_), 0, 0, p});
+        port_->send(to, core::MeshMessage{kPublish, uint16_t(self_), 0, now_us, p});
         ++stats_.parcels_sent;
       }
     }
   }
   // After the parcels: delivery may close subscribers and change the table.
+  if (!t->local.empty()) sink_.arrived(0);
   deliver_local(r, t, arena_, offset, len, exclude);
 }
 
@@ -173,6 +176,8 @@ void Broker::on_message(core::Reactor& r, const core::MeshMessage& m) {
       auto* p = static_cast<Parcel*>(m.ptr);
       Topic* t = table_.find(p->topic());
       if (t && !t->local.empty()) {
+        const uint64_t now_us = core::monotonic_us();
+        sink_.arrived(now_us > m.value ? now_us - m.value : 0);
         uint8_t* dst = publish_reserve(r, p->frame_len);
         if (dst) {
           std::memcpy(dst, p->frame(), p->frame_len);

@@ -32,6 +32,9 @@ class DeliverySink {
  public:
   virtual ~DeliverySink() = default;
   virtual void deliver(core::Reactor& r, uint32_t slot, core::OutBuffer* b, uint32_t offset, uint32_t length) = 0;
+  // A publish reached this reactor's subscribers latency_us after it was
+  // published (0 on the publisher's own reactor). Once per publish and reactor.
+  virtual void arrived(uint64_t latency_us) { (void)latency_us; }
 };
 
 // "Exclude nobody" (0 is a valid connection id: reactor 0, generation 0, slot 0).
@@ -39,7 +42,7 @@ constexpr uint64_t kNobody = ~uint64_t(0);
 
 // Mesh message kinds used by the broker.
 enum MeshKind : uint16_t {
-  kPublish = 1,      // ptr = Parcel (topic + frame)
+  kPublish = 1,      // ptr = Parcel (topic + frame), value = publish time (core::monotonic_us)
   kInterest = 2,     // ptr = Parcel (topic), arg = 1 add / 0 remove, value = sequence
   kInterestAck = 3,  // value = the sequence acknowledged
 };
