@@ -19,6 +19,7 @@
 #include "protocol/endpoints.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/router.hpp"
+#include "protocol/upstream_pool.hpp"
 #include "ringcast_version.h"
 
 namespace ringcast {
@@ -110,6 +111,28 @@ std::string Server::start() {
       if (m.handlers.find(e.routes[j].handler) == m.handlers.end())
         return "endpoint[" + std::to_string(i) + "].route[" + std::to_string(j) + "].handler: no handler named \"" +
                e.routes[j].handler + "\"";
+    }
+  }
+  // Upstream URLs are resolved here, once, so that a bad one stops the start
+  // (each reactor's pool resolves its own copy again).
+  {
+    struct NoSink final : protocol::UpstreamSink {
+      void on_upstream_answer(core::Reactor&, uint64_t, int, std::string_view, std::string_view) override {}
+      void on_upstream_failure(core::Reactor&, uint64_t, protocol::UpstreamFailure) override {}
+    } sink;
+    protocol::UpstreamPool probe(sink);
+    for (size_t i = 0; i < m.config.endpoints.size(); ++i) {
+      const EndpointConfig& e = m.config.endpoints[i];
+      std::string err;
+      auto check = [&](const std::string& url, const std::string& key) {
+        if (!url.empty() && probe.add_target(protocol::UpstreamTarget{url}, &err) < 0)
+          err = "endpoint[" + std::to_string(i) + "]." + key + ": " + err;
+        return err.empty();
+      };
+      if (!check(e.connect_upstream, "connect_upstream") || !check(e.disconnect_upstream, "disconnect_upstream"))
+        return err;
+      for (size_t j = 0; j < e.routes.size(); ++j)
+        if (!check(e.routes[j].upstream, "route[" + std::to_string(j) + "].upstream")) return err;
     }
   }
   // Keys are loaded once here and on every reload; a key that cannot be

@@ -19,6 +19,7 @@ struct ConnMeta {
   bool presence_events = false;  // channel profile: asked for join/leave events of its room
   std::string user_agent;      // at most kMaxUserAgent bytes of the upgrade's User-Agent
   std::string room;            // channel profile: the channel joined at upgrade ("" = none)
+  std::string query;           // the upgrade's raw query string, for the $connect hook (token removed)
   uint64_t connected_at_ms = 0;  // wall clock
   uint64_t expires_ms = 0;       // reactor clock when the token (plus leeway) expires; 0 = never
 };

@@ -28,6 +28,7 @@ Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable
       handlers_(std::move(handlers)),
       sessions_(server.max_connections + core::kSpareSlots),
       broker_(mesh, reactor_index, *this),
+      upstream_(*this),
       auth_(std::move(auth)),
       workers_(workers) {
   broker_.set_receiver(this, discard_mesh);
@@ -43,6 +44,14 @@ Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable
       std::vector<RouteConfig> routes = default_routes(cfg.protocol);
       routes.insert(routes.end(), cfg.routes.begin(), cfg.routes.end());
       for (const RouteConfig& rc : routes) {
+        if (!rc.upstream.empty()) {
+          // URLs were resolved and checked once before the reactors started.
+          std::string ignored;
+          const int target =
+              upstream_.add_target(UpstreamTarget{rc.upstream, rc.upstream_timeout_ms, rc.upstream_concurrency}, &ignored);
+          router.add(Route{rc.name, nullptr, rc.required, target});
+          continue;
+        }
         auto it = made.find(rc.handler);
         if (it == made.end()) {
           auto f = handlers_->find(rc.handler);
@@ -54,6 +63,12 @@ Gateway::Gateway(const ServerConfig& server, std::shared_ptr<const EndpointTable
       }
     }
     routers_.push_back(std::move(router));
+    std::string ignored;
+    auto hook = [&](const std::string& url) {
+      return url.empty() ? -1 : upstream_.add_target(UpstreamTarget{url, cfg.hook_timeout_ms, 64}, &ignored);
+    };
+    connect_hook_.push_back(hook(cfg.connect_upstream));
+    disconnect_hook_.push_back(hook(cfg.disconnect_upstream));
   }
   // Sized once for the largest message any endpoint parses: no allocation
   // per message.
@@ -83,7 +98,15 @@ void Gateway::on_reject(core::Reactor& r, uint32_t slot) {
   refuse(r, slot, 503);
 }
 
+void Gateway::on_connected(core::Reactor& r, uint32_t slot, int res, uint64_t tag) {
+  upstream_.on_connected(r, slot, res, tag);
+}
+
 void Gateway::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes) {
+  if (r.is_outbound(slot)) {
+    upstream_.on_data(r, slot, bytes);
+    return;
+  }
   switch (sessions_[slot].phase) {
     case Phase::http:
       handle_http(r, slot, bytes);
@@ -105,11 +128,20 @@ void Gateway::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes)
 }
 
 void Gateway::on_close(core::Reactor& r, uint32_t slot) {
+  if (r.is_outbound(slot)) {
+    upstream_.on_close(r, slot);
+    return;
+  }
   // Every close goes through here (Reactor::close calls it first), so this is
   // where the session stops taking input. The parser may still be on the
   // stack (close from inside a sink): leave it alone; on_open resets the
   // whole session for the slot's next user.
   Session& s = sessions_[slot];
+  if (s.opened && disconnect_hook_[s.endpoint] >= 0) {
+    const uint64_t token = next_call_++;
+    calls_.emplace(token, Call{r.conn_id(slot), {}, {}, true});
+    post_hook(r, slot, disconnect_hook_[s.endpoint], "disconnect", token);
+  }
   if (s.opened) {
     s.opened = false;
     --stats_.connections_open;
@@ -131,6 +163,7 @@ void Gateway::on_close(core::Reactor& r, uint32_t slot) {
 
 void Gateway::on_turn(core::Reactor& r) {
   broker_.on_turn(r);
+  upstream_.on_turn(r);
   if (!deferred_.empty()) release_deferred(r);
   if (!drop_watch_.empty()) check_drop_watch(r);
 }
@@ -138,10 +171,14 @@ void Gateway::on_turn(core::Reactor& r) {
 uint64_t Gateway::before_sleep(core::Reactor&, uint64_t wait_ms) {
   // Deferred replies wait for acks that arrive through the mesh, which
   // wakes us; nothing to poll for here.
-  return broker_.before_sleep(wait_ms);
+  return broker_.before_sleep(upstream_.before_sleep(wait_ms));
 }
 
 void Gateway::on_timer(core::Reactor& r, uint32_t slot) {
+  if (r.is_outbound(slot)) {
+    upstream_.on_timer(r, slot);
+    return;
+  }
   Session& s = sessions_[slot];
   if (s.phase == Phase::http) {
     // A client that sent part of a request gets told; a silent one is dropped.
@@ -196,6 +233,7 @@ void Gateway::schedule_ping(core::Reactor& r, uint32_t slot) {
 }
 
 void Gateway::on_stop(core::Reactor& r) {
+  upstream_.on_stop(r);
   r.for_each_open([&](uint32_t slot) {
     switch (sessions_[slot].phase) {
       case Phase::open:

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <deque>
+#include <unordered_map>
 #include <memory>
 #include <span>
 #include <string>
@@ -27,6 +28,7 @@
 #include "pubsub/broker.hpp"
 #include "pubsub/presence.hpp"
 #include "protocol/topics.hpp"
+#include "protocol/upstream_pool.hpp"
 #include "ringcast/close_code.hpp"
 #include "ringcast/config.hpp"
 #include "ws/opcode.hpp"
@@ -39,7 +41,10 @@ struct Refusal {
   std::string_view reason;
 };
 
-class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySink, public pubsub::MeshReceiver {
+class Gateway final : public core::ConnectionHandler,
+                      public pubsub::DeliverySink,
+                      public pubsub::MeshReceiver,
+                      public UpstreamSink {
  public:
   // mesh: null with a single reactor and no API node. workers: the reactors
   // serving clients (mesh members 0..workers-1; a mesh member past them is
@@ -59,6 +64,10 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   uint64_t before_sleep(core::Reactor& r, uint64_t wait_ms) override;
   void deliver(core::Reactor& r, uint32_t slot, core::OutBuffer* b, uint32_t offset, uint32_t length) override;
   void on_mesh(core::Reactor& r, const core::MeshMessage& m) override;
+  void on_connected(core::Reactor& r, uint32_t slot, int res, uint64_t tag) override;
+  void on_upstream_answer(core::Reactor& r, uint64_t token, int status, std::string_view content_type,
+                          std::string_view body) override;
+  void on_upstream_failure(core::Reactor& r, uint64_t token, UpstreamFailure why) override;
   void arrived(uint64_t latency_us) override {
     size_t i = 0;
     while (i < kLatencyBucketsUs.size() && latency_us > kLatencyBucketsUs[i]) ++i;
@@ -164,8 +173,11 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   void count_refusal(int status);
   Refusal authenticate(core::Reactor& r, const http::RequestHead& req, const Endpoint& ep, const PathParams& params,
                        ConnMeta* meta, std::string_view* token_protocol);
-  // After a successful handshake: joins the room (if any), then opens.
-  bool begin_session(core::Reactor& r, uint32_t slot, std::string_view channel, std::string response);
+  // After a successful handshake: asks the $connect hook (if any), then
+  // finish_handshake: inboxes, the room (if any), then opens.
+  bool begin_session(core::Reactor& r, uint32_t slot, std::string response);
+  // held: the 101 was held (frames may be waiting in Session::pending).
+  bool finish_handshake(core::Reactor& r, uint32_t slot, std::string response, bool held);
 
   // Frame phase.
   void handle_frames(core::Reactor& r, uint32_t slot, std::span<uint8_t> bytes);
@@ -198,6 +210,16 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
                       int32_t change);
   void presence_event(core::Reactor& r, std::string_view topic, std::string_view user, std::string_view agent,
                       bool join);
+  // Upstreams (upstream_phase.cpp): a routed message POSTed to its route's
+  // upstream; the answer (or error) is held in order with the connection's
+  // other replies.
+  void forward_upstream(core::Reactor& r, uint32_t slot, const Envelope& env, const Route& route,
+                        std::string_view text);
+  void post_hook(core::Reactor& r, uint32_t slot, int target, std::string_view event, uint64_t token);
+  void upstream_error(std::string& out, uint32_t slot, std::string_view rid_json, std::string_view mid_json,
+                      ErrorCode code, std::string_view message, std::string_view details);
+  struct Deferred;
+  Deferred* find_call(uint64_t token);
   // Server API calls (control.cpp).
   void answer_call(core::Reactor& r, ControlCall& call);
   void release_deferred(core::Reactor& r);
@@ -207,11 +229,25 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   void send_drop_notice(core::Reactor& r, uint32_t slot);
   void check_drop_watch(core::Reactor& r);
 
+  // A reply (or a 101) waiting: for an interest barrier (seq), or for an
+  // upstream's answer (call != 0 until it came). Per connection, entries
+  // leave in order; different connections do not wait for each other.
   struct Deferred {
     uint64_t conn;
     uint64_t seq;
     std::string bytes;  // a text frame's payload, or the raw 101 response
     bool upgrade;
+    uint64_t call = 0;               // upstream token still unanswered
+    std::vector<std::string> texts;  // an upstream's answer: the frames to send (bytes unused)
+    int refuse = 0;                  // $connect said no: answer this status instead of the 101
+    bool hook = false;               // a 101 held for the $connect hook (then finish_handshake)
+  };
+  // What an upstream call was for (keyed by token).
+  struct Call {
+    uint64_t conn;
+    std::string request_id;  // the request's request_id as JSON ("" = none)
+    std::string message_id;  // channel profile: the message's id as JSON ("" = none)
+    bool hook;               // $connect/$disconnect: no reply to the client
   };
 
   const ServerConfig& server_;
@@ -224,9 +260,15 @@ class Gateway final : public core::ConnectionHandler, public pubsub::DeliverySin
   std::string scratch_[2];  // handlers'
   std::string compose_;     // replies, errors and published messages being written
   std::deque<Deferred> deferred_;
+  std::vector<uint64_t> blocked_;  // release_deferred: connections with an entry still waiting
   std::vector<uint64_t> drop_watch_;  // connections owed a MESSAGES_DROPPED notice
   pubsub::Broker broker_;
   pubsub::PresenceTable presence_;
+  UpstreamPool upstream_;
+  std::vector<int> connect_hook_, disconnect_hook_;  // per endpoint: upstream target, -1 = none
+  std::unordered_map<uint64_t, Call> calls_;
+  std::string upstream_body_;  // a request being written (not scratch: a close inside a handler may post a hook)
+  uint64_t next_call_ = 1;
   std::shared_ptr<const AuthKeysSlot> auth_;
   uint32_t workers_;
   std::string token_buf_;

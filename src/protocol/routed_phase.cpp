@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/clock.hpp"
+#include "http/response.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/json_out.hpp"
 #include "protocol/message_context.hpp"
@@ -66,6 +67,7 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
     return;
   }
   const Route* route = routers_[s.endpoint].find(env.route);
+  if (!route) route = routers_[s.endpoint].find(kDefaultRoute);
   if (!route) {
     std::string details;
     if (env.route.size() <= 128) JsonOut(details).raw(R"({"route":)").str(env.route).raw("}");
@@ -94,8 +96,12 @@ void Gateway::routed_message(core::Reactor& r, uint32_t slot, ws::Opcode op, std
       }
     }
   }
-  MessageContext ctx(*this, r, slot, env, *route,
-                     std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
+  const std::string_view text(reinterpret_cast<const char*>(message.data()), message.size());
+  if (route->upstream >= 0) {
+    forward_upstream(r, slot, env, *route, text);
+    return;
+  }
+  MessageContext ctx(*this, r, slot, env, *route, text);
   route->handler->handle(ctx, ctx);
 }
 
@@ -120,8 +126,9 @@ bool Gateway::rate_allows(core::Reactor& r, Session& s, const EndpointConfig& cf
 
 bool Gateway::send_text(core::Reactor& r, uint32_t slot, std::string_view payload) {
   if (sessions_[slot].held != 0) {
-    // Replies leave in request order: this one queues behind a held one.
-    defer_text(r, slot, deferred_.back().seq, std::string(payload));
+    // Replies leave in request order: this one queues behind a held one
+    // (deferred entries of one connection leave in order).
+    defer_text(r, slot, 0, std::string(payload));
     return true;
   }
   return send_text_now(r, slot, payload);
@@ -266,17 +273,42 @@ void Gateway::defer_text(core::Reactor& r, uint32_t slot, uint64_t seq, std::str
 }
 
 void Gateway::release_deferred(core::Reactor& r) {
-  while (!deferred_.empty() && broker_.barrier_passed(deferred_.front().seq)) {
-    Deferred d = std::move(deferred_.front());
-    deferred_.pop_front();
+  // In order per connection: an entry waits for its own condition and for
+  // every earlier entry of its connection; other connections' entries pass.
+  std::deque<Deferred> waiting = std::move(deferred_);
+  deferred_.clear();
+  blocked_.clear();
+  for (Deferred& d : waiting) {
+    const bool behind = std::find(blocked_.begin(), blocked_.end(), d.conn) != blocked_.end();
+    if (behind || d.call != 0 || !broker_.barrier_passed(d.seq)) {
+      if (!behind) blocked_.push_back(d.conn);
+      deferred_.push_back(std::move(d));
+      continue;
+    }
     uint32_t slot = 0;
     if (!r.owns(d.conn, &slot)) continue;  // closed meanwhile
     Session& s = sessions_[slot];
     if (d.upgrade) {
-      if (s.phase == Phase::joining) open_session(r, slot, d.bytes, true);
+      if (s.phase != Phase::joining) continue;
+      if (d.refuse == 403) {
+        count_refusal(403);
+        reject(r, slot, http::denied_response(403, "refused by the connect hook"));
+      } else if (d.refuse != 0) {
+        refuse(r, slot, d.refuse);
+      } else if (d.hook) {
+        // The $connect hook said yes: now the handshake's own steps.
+        finish_handshake(r, slot, std::move(d.bytes), true);
+      } else {
+        open_session(r, slot, d.bytes, true);
+      }
+      continue;
+    }
+    --s.held;
+    if (s.phase != Phase::open) continue;
+    if (d.texts.empty()) {
+      if (!d.bytes.empty()) send_text_now(r, slot, d.bytes);
     } else {
-      --s.held;
-      if (s.phase == Phase::open) send_text_now(r, slot, d.bytes);
+      for (const std::string& t : d.texts) send_text_now(r, slot, t);
     }
   }
 }

@@ -27,9 +27,13 @@ std::string_view default_route_key(Protocol p);
 
 struct Route {
   std::string name;
-  Handler* handler = nullptr;
+  Handler* handler = nullptr;  // null for an upstream route
   std::vector<std::string> required;
+  int upstream = -1;           // the reactor's UpstreamPool target, or -1
 };
+
+// The route that takes every message no other route matched.
+constexpr std::string_view kDefaultRoute = "$default";
 
 class Router {
  public:

@@ -194,6 +194,18 @@ bool Gateway::answer_head(core::Reactor& r, uint32_t slot, std::string_view head
       meta->user_agent.assign(ua->value.substr(0, kMaxUserAgent));
     meta->connected_at_ms = core::wall_ms();
     if (join) meta->room = channel;
+    if (connect_hook_[size_t(index)] >= 0 || disconnect_hook_[size_t(index)] >= 0) {
+      // The hooks see the query, minus the token.
+      std::string_view q = req.query;
+      while (!q.empty()) {
+        const size_t amp = q.find('&');
+        const std::string_view pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+        if (ep.config.auth == AuthMode::jwt && pair.substr(0, pair.find('=')) == ep.config.token_param) continue;
+        if (!meta->query.empty()) meta->query.push_back('&');
+        meta->query.append(pair);
+      }
+    }
     std::string flag;
     meta->presence_events = ep.config.protocol == Protocol::channel &&
                             http::query_param(req.query, "presence", &flag, 8) == http::QueryValue::ok &&
@@ -206,7 +218,7 @@ bool Gateway::answer_head(core::Reactor& r, uint32_t slot, std::string_view head
   Session& s = sessions_[slot];
   s.endpoint = uint16_t(index);
   s.meta = meta.release();
-  return begin_session(r, slot, join ? std::string_view(channel) : std::string_view(), std::move(response));
+  return begin_session(r, slot, std::move(response));
 }
 
 void Gateway::refuse(core::Reactor& r, uint32_t slot, int status) {
@@ -220,14 +232,31 @@ void Gateway::count_refusal(int status) {
   ++stats_.handshake_failures[i];
 }
 
-bool Gateway::begin_session(core::Reactor& r, uint32_t slot, std::string_view channel, std::string response) {
+bool Gateway::begin_session(core::Reactor& r, uint32_t slot, std::string response) {
+  Session& s = sessions_[slot];
+  const int hook = connect_hook_[s.endpoint];
+  if (hook < 0) return finish_handshake(r, slot, std::move(response), false);
+  // The $connect hook decides before anything else happens for it.
+  const uint64_t token = next_call_++;
+  calls_.emplace(token, Call{r.conn_id(slot), {}, {}, true});
+  s.phase = Phase::joining;
+  Deferred d{r.conn_id(slot), 0, std::move(response), true};
+  d.call = token;
+  d.hook = true;
+  deferred_.push_back(std::move(d));
+  post_hook(r, slot, hook, "connect", token);
+  return true;
+}
+
+bool Gateway::finish_handshake(core::Reactor& r, uint32_t slot, std::string response, bool held) {
   Session& s = sessions_[slot];
   uint64_t wait = 0;
+  const std::string_view room = s.meta ? std::string_view(s.meta->room) : std::string_view();
   // Inboxes and the presence feed first, so that the room's presence
   // event for this very join reaches a watcher, and everything is in
   // effect on every reactor by the time the client reads its 101.
   if ((s.meta && s.meta->authenticated && !subscribe_identity(r, slot, &wait)) ||
-      (!channel.empty() && !join_channel(r, slot, channel, &wait))) {
+      (!room.empty() && !join_channel(r, slot, room, &wait))) {
     refuse(r, slot, 503);
     return false;
   }
@@ -237,7 +266,7 @@ bool Gateway::begin_session(core::Reactor& r, uint32_t slot, std::string_view ch
     deferred_.push_back(Deferred{r.conn_id(slot), wait, std::move(response), true});
     return true;
   }
-  open_session(r, slot, response, false);
+  open_session(r, slot, response, held);
   return true;
 }
 

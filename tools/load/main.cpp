@@ -20,6 +20,10 @@ constexpr const char* kUsage =
     "  connect  handshakes per second and connect latency\n"
     "  idle     hold N upgraded connections (many processes, 127.0.0.X sources);\n"
     "           the server's RSS per connection\n"
+    "  api-publish  publishes through the server API on one keep-alive HTTP connection\n"
+    "           (pipelined), checked by WebSocket subscribers; publishes/s, deliveries/s\n"
+    "  request  closed loop of JSON requests on a routed endpoint (handler or upstream);\n"
+    "           requests/s, latency, error answers\n"
     "\n"
     "Targets must be loopback addresses unless --allow-remote. Every run is bounded.\n";
 
@@ -35,6 +39,7 @@ int main(int argc, char** argv) {
   struct { const char* name; int (*run)(int, char**); } modes[] = {
       {"echo", load::mode_echo},       {"rate", load::mode_rate}, {"fanout", load::mode_fanout},
       {"connect", load::mode_connect}, {"idle", load::mode_idle},
+      {"api-publish", load::mode_api_publish}, {"request", load::mode_request},
   };
   for (auto& m : modes)
     if (!std::strcmp(argv[1], m.name)) return m.run(argc - 1, argv + 1);

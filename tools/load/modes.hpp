@@ -10,6 +10,8 @@ int mode_rate(int argc, char** argv);
 int mode_fanout(int argc, char** argv);
 int mode_connect(int argc, char** argv);
 int mode_idle(int argc, char** argv);
+int mode_api_publish(int argc, char** argv);
+int mode_request(int argc, char** argv);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitProblem = 1;
