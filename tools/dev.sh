@@ -19,7 +19,7 @@ PACKAGES=(
   liburing-dev node-llhttp libsimdjson-dev libssl-dev libmimalloc-dev libtomlplusplus-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
-  python3 python3-websockets python3-pytest curl
+  python3 python3-websockets python3-pytest python3-jwt python3-cryptography curl
 )
 
 install_deps() {
