@@ -68,6 +68,12 @@ int main(int argc, char** argv) {
   }
   for (const std::string& name : config.unset_secret_envs)
     std::fprintf(stderr, "ringcast: note: %s is not set; the JWT key that reads it is left out\n", name.c_str());
+  if (config.auth.keys.empty() && config.auth.jwks_file.empty()) {
+    for (const EndpointConfig& e : config.endpoints)
+      if (e.auth == AuthMode::jwt)
+        std::fprintf(stderr, "ringcast: note: %s needs a JWT but no key is configured: its upgrades get 401\n",
+                     e.path.c_str());
+  }
 
   if (std::string missing = core::check_kernel_support(); !missing.empty()) {
     std::fprintf(stderr, "ringcast: %s\n", missing.c_str());
