@@ -215,7 +215,6 @@ struct Reader {
         if (!arr) {
           ok = fail(key, "expected an array of strings");
         } else {
-          a.keys.clear();
           for (const auto& item : *arr) {
             const auto* s = item.as_string();
             if (!s || s->get().size() < 8 || s->get().size() > 256) {
@@ -224,6 +223,16 @@ struct Reader {
             }
             a.keys.push_back(s->get());
           }
+        }
+      } else if (name == "key_env") {
+        // One more key from the environment (unset or empty = none).
+        std::string env;
+        ok = string(node, key, env);
+        const char* v = ok && !env.empty() ? std::getenv(env.c_str()) : nullptr;
+        if (v && *v) {
+          const size_t n = std::string_view(v).size();
+          if (n < 8 || n > 256) ok = fail(key, env + " must hold 8 to 256 bytes");
+          else a.keys.emplace_back(v);
         }
       } else if (name == "max_body_bytes") {
         ok = integer(node, key, a.max_body_bytes, 256, 64 << 20);

@@ -50,7 +50,8 @@ secret_env = "RINGCAST_JWT_SECRET"  # the shared secret; unset = no key (JWT end
 [api]
 enabled = true
 listen = "127.0.0.1:9090"
-keys = []
+keys = []                      # accepted "Authorization: Bearer" keys (8 to 256 bytes each)
+key_env = "RINGCAST_API_KEY"   # one more key from this environment variable (unset = none)
 max_body_bytes = 1048576       # a longer request body gets 413
 close_code = 1000              # DELETE /api/v1/connections/{id} closes with this
 

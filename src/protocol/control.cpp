@@ -1,36 +1,14 @@
 // The workers' side of the server API (control.hpp): each call is answered
 // on the reactor that owns what it asks about, with that reactor's own data.
 #include <algorithm>
-#include <arpa/inet.h>
 
 #include "core/clock.hpp"
+#include "protocol/conn_info.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/json_out.hpp"
 
 namespace ringcast::protocol {
 
-namespace {
-
-void format_ip(const sockaddr_in6& a, char* out, size_t cap) {
-  if (a.sin6_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a).sin_addr, out, socklen_t(cap));
-  } else if (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr)) {
-    inet_ntop(AF_INET, &a.sin6_addr.s6_addr[12], out, socklen_t(cap));
-  } else {
-    inet_ntop(AF_INET6, &a.sin6_addr, out, socklen_t(cap));
-  }
-}
-
-void identity_json(JsonOut& j, const auth::Identity* id) {
-  if (!id) {
-    j.raw("null");
-    return;
-  }
-  j.raw(R"({"user_id":)").str(id->user_id).raw(R"(,"tenant_id":)").str(id->tenant_id);
-  j.raw(R"(,"agent_id":)").str(id->agent_id).raw("}");
-}
-
-}  // namespace
 
 void Gateway::answer_call(core::Reactor& r, ControlCall& call) {
   uint32_t slot = 0;
@@ -53,7 +31,7 @@ void Gateway::answer_call(core::Reactor& r, ControlCall& call) {
       const Session& s = sessions_[slot];
       const ConnMeta* m = s.meta;
       char ip[INET6_ADDRSTRLEN] = "";
-      format_ip(r.peer(slot), ip, sizeof(ip));
+      format_peer_ip(r.peer(slot), ip, sizeof(ip));
       JsonOut j(call.body);
       char hex[17];
       std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(call.conn));
@@ -67,7 +45,7 @@ void Gateway::answer_call(core::Reactor& r, ControlCall& call) {
       if (m) j.str(m->user_agent);
       else j.raw("null");
       j.raw(R"(,"identity":)");
-      identity_json(j, identity_of(slot));
+      write_identity(j, identity_of(slot));
       j.raw(R"(,"channels":[)");
       bool first = true;
       const std::string_view tenant = tenant_of(slot);

@@ -6,11 +6,10 @@
 // nothing now (the backend answers later through the server API); anything
 // else becomes UPSTREAM_UNAVAILABLE / UPSTREAM_TIMEOUT / UPSTREAM_ERROR and
 // the connection stays open. The $connect/$disconnect hooks use the same pool.
-#include <arpa/inet.h>
-
 #include <cstdio>
 
 #include "core/clock.hpp"
+#include "protocol/conn_info.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/json_out.hpp"
 
@@ -19,15 +18,6 @@ namespace ringcast::protocol {
 namespace {
 
 void hex_id(uint64_t conn, char out[17]) { std::snprintf(out, 17, "%016llx", static_cast<unsigned long long>(conn)); }
-
-void identity_json(JsonOut& j, const auth::Identity* id) {
-  if (!id) {
-    j.raw("null");
-    return;
-  }
-  j.raw(R"({"user_id":)").str(id->user_id).raw(R"(,"tenant_id":)").str(id->tenant_id);
-  j.raw(R"(,"agent_id":)").str(id->agent_id).raw("}");
-}
 
 }  // namespace
 
@@ -53,7 +43,7 @@ void Gateway::forward_upstream(core::Reactor& r, uint32_t slot, const Envelope& 
   body.clear();
   JsonOut j(body);
   j.raw(R"({"connection_id":)").str(std::string_view(hex, 16)).raw(R"(,"identity":)");
-  identity_json(j, identity_of(slot));
+  write_identity(j, identity_of(slot));
   j.raw(R"(,"request_id":)").raw(call.request_id.empty() ? std::string_view("null") : call.request_id);
   j.raw(R"(,"route":)").str(route.name).raw(R"(,"endpoint":)").str(endpoint_of(slot).config.path);
   j.raw(R"(,"message":)").raw(text).raw("}");
@@ -72,20 +62,13 @@ void Gateway::post_hook(core::Reactor& r, uint32_t slot, int target, std::string
   char hex[17];
   hex_id(r.conn_id(slot), hex);
   char ip[INET6_ADDRSTRLEN] = "";
-  const sockaddr_in6& peer = r.peer(slot);
-  if (IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr)) {
-    inet_ntop(AF_INET, &peer.sin6_addr.s6_addr[12], ip, sizeof(ip));
-  } else if (peer.sin6_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, ip, sizeof(ip));
-  } else {
-    inet_ntop(AF_INET6, &peer.sin6_addr, ip, sizeof(ip));
-  }
+  format_peer_ip(r.peer(slot), ip, sizeof(ip));
   std::string& body = upstream_body_;
   body.clear();
   JsonOut j(body);
   j.raw(R"({"event":)").str(event).raw(R"(,"connection_id":)").str(std::string_view(hex, 16));
   j.raw(R"(,"identity":)");
-  identity_json(j, identity_of(slot));
+  write_identity(j, identity_of(slot));
   j.raw(R"(,"endpoint":)").str(endpoint_of(slot).config.path);
   j.raw(R"(,"query":)").str(m ? std::string_view(m->query) : std::string_view());
   j.raw(R"(,"ip":)").str(ip).raw(R"(,"user_agent":)");
