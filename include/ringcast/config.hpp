@@ -93,7 +93,8 @@ struct ApiConfig {
   bool enabled = true;
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 9090;          // 0 = pick a free port (printed at start)
-  std::vector<std::string> keys;        // accepted "Authorization: Bearer" keys; none = every call is 401
+  std::vector<std::string> keys;        // accepted "Authorization: Bearer" keys (the file's `keys` plus
+                                        // the one in the environment variable `key_env`); none = every call is 401
   uint32_t max_body_bytes = 1u << 20;   // over -> 413
   uint16_t close_code = 1000;           // DELETE /api/v1/connections/{id} closes with this code
 };

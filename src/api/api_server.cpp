@@ -41,6 +41,7 @@ struct ApiServer::Conn {
   bool head_only = false;        // the current request is a HEAD
   bool close_after = false;      // stopping: the awaited answer is the last
   bool served = false;           // at least one request answered
+  bool stalled = false;          // waiting for the mesh to drain before the next request
 };
 
 ApiServer::ApiServer(const ApiConfig& cfg, const ServerConfig& server, core::Mesh& mesh, uint32_t self,
@@ -89,7 +90,7 @@ void ApiServer::on_data(core::Reactor& r, uint32_t slot, std::span<uint8_t> byte
   Conn* c = slot < conns_.size() ? conns_[slot].get() : nullptr;
   if (!c) return;
   c->reader.append(bytes.data(), bytes.size());
-  if (c->waiting) {
+  if (c->waiting || c->stalled) {
     // The answer in progress holds the connection; what follows waits.
     if (c->reader.buffered() > limits_.max_head_bytes + limits_.max_body_bytes + kExtraBuffered) r.close(slot, false);
     return;
@@ -138,9 +139,23 @@ void ApiServer::on_stop(core::Reactor& r) {
   });
 }
 
-void ApiServer::on_turn(core::Reactor& r) { broker_.on_turn(r); }
+void ApiServer::on_turn(core::Reactor& r) {
+  broker_.on_turn(r);
+  if (stalled_.empty() || broker_.spilled() != 0) return;
+  std::vector<uint32_t> resume = std::move(stalled_);
+  stalled_.clear();
+  for (uint32_t slot : resume) {
+    Conn* c = slot < conns_.size() ? conns_[slot].get() : nullptr;
+    if (!c || !c->stalled) continue;
+    c->stalled = false;
+    serve(r, slot);
+  }
+}
 
-uint64_t ApiServer::before_sleep(core::Reactor&, uint64_t wait_ms) { return broker_.before_sleep(wait_ms); }
+uint64_t ApiServer::before_sleep(core::Reactor&, uint64_t wait_ms) {
+  // (A spill makes the broker look again within a millisecond.)
+  return broker_.before_sleep(wait_ms);
+}
 
 void ApiServer::deliver(core::Reactor&, uint32_t, core::OutBuffer*, uint32_t, uint32_t) {
   assert(false && "the API node has no subscribers");
@@ -168,6 +183,15 @@ void ApiServer::serve(core::Reactor& r, uint32_t slot) {
         return;
       }
       case RequestReader::Step::ready: {
+        if (broker_.spilled() != 0) {
+          // Backpressure: a worker's queue is full, so publishing more would
+          // only grow memory. This connection's requests wait (unread, then
+          // held by TCP) until the mesh drains.
+          c->stalled = true;
+          stalled_.push_back(slot);
+          ++stats_.stalls;
+          return;
+        }
         const http::RequestHead& h = c->reader.head();
         c->keep_alive = h.keep_alive;
         c->head_only = h.method == "HEAD";

@@ -103,6 +103,7 @@ class ApiServer final : public core::ConnectionHandler, public pubsub::DeliveryS
   pubsub::Broker broker_;
   simdjson::dom::parser parser_;
   std::vector<std::unique_ptr<Conn>> conns_;  // by slot; null = not ours (closed)
+  std::vector<uint32_t> stalled_;             // connections waiting for the mesh to drain
   std::string out_;                            // a response being written
   std::string topic_, payload_;                // a publish being framed
   uint32_t seq_ = 0;                           // numbers requests' calls

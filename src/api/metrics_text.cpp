@@ -155,6 +155,9 @@ void metrics_text(std::string& out, std::span<const ReactorStats> rs, const ApiN
   out.push_back('\n');
   w.sample("ringcast_delivery_latency_seconds_count", {}, {}, cumulative);
 
+  w.family("ringcast_api_stalls_total", "counter",
+           "Server API requests held back until the reactors' queues drained (backpressure).");
+  w.sample("ringcast_api_stalls_total", {}, {}, api.stalls);
   w.family("ringcast_api_requests_total", "counter", "Server API requests answered, by HTTP status.");
   for (const auto& [status, n] : api.requests) w.sample("ringcast_api_requests_total", "status", decimal(uint64_t(status)), n);
 }

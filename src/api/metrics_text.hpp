@@ -19,6 +19,7 @@ struct ApiNodeStats {
   std::map<int, uint64_t> requests;  // answers sent, by HTTP status
   uint64_t publishes = 0;            // channel publishes framed by the API node (a broadcast counts each
                                      // channel with an audience, as a worker counts its clients' publishes)
+  uint64_t stalls = 0;               // requests held back until the mesh drained (backpressure)
 };
 
 // Appends the exposition to out.

@@ -99,14 +99,22 @@ Segment* OutPool::segment() {
   if (free_segments_) {
     Segment* s = free_segments_;
     free_segments_ = s->next;
+    --free_segment_count_;
     return s;
   }
   return new (std::nothrow) Segment;
 }
 
 void OutPool::release(Segment* s) {
+  // A burst that queued millions of messages must not keep their segments
+  // for life: beyond the cap they go back to the allocator.
+  if (free_segment_count_ >= kMaxFreeSegments) {
+    delete s;
+    return;
+  }
   s->next = free_segments_;
   free_segments_ = s;
+  ++free_segment_count_;
 }
 
 uint8_t* OutQueue::reserve(OutPool& pool, size_t n) {

@@ -39,6 +39,7 @@ class OutPool {
   static constexpr uint32_t kChunkBytes = 16 * 1024 - sizeof(OutBuffer);
   static constexpr uint32_t kSmallChunkBytes = 1024 - sizeof(OutBuffer);
   static constexpr uint32_t kMaxFreeChunks = 4096;  // per size
+  static constexpr uint32_t kMaxFreeSegments = 65536;
   static constexpr uint64_t kTrimWindowMs = 1000;
 
   OutPool() = default;
@@ -77,6 +78,7 @@ class OutPool {
   FreeList chunks_;
   FreeList small_;
   Segment* free_segments_ = nullptr;
+  uint32_t free_segment_count_ = 0;
   uint64_t window_start_ms_ = 0;
 };
 

@@ -164,7 +164,13 @@ void Gateway::on_close(core::Reactor& r, uint32_t slot) {
 void Gateway::on_turn(core::Reactor& r) {
   broker_.on_turn(r);
   upstream_.on_turn(r);
-  if (!deferred_.empty()) release_deferred(r);
+  // Held replies move only when an ack or an upstream answer came, or one
+  // was queued (a barrier may already have passed): not a scan per turn.
+  if (!deferred_.empty() && (deferred_dirty_ || broker_.acks_received() != acks_seen_)) {
+    deferred_dirty_ = false;
+    acks_seen_ = broker_.acks_received();
+    release_deferred(r);
+  }
   if (!drop_watch_.empty()) check_drop_watch(r);
 }
 

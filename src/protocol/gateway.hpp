@@ -261,6 +261,8 @@ class Gateway final : public core::ConnectionHandler,
   std::string compose_;     // replies, errors and published messages being written
   std::deque<Deferred> deferred_;
   std::vector<uint64_t> blocked_;  // release_deferred: connections with an entry still waiting
+  bool deferred_dirty_ = false;    // an entry was queued or an upstream answered since the last release
+  uint64_t acks_seen_ = 0;         // broker_.acks_received() at the last release
   std::vector<uint64_t> drop_watch_;  // connections owed a MESSAGES_DROPPED notice
   pubsub::Broker broker_;
   pubsub::PresenceTable presence_;

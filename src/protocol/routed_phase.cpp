@@ -269,6 +269,7 @@ bool Gateway::publish_typed(core::Reactor& r, std::string_view topic, std::strin
 
 void Gateway::defer_text(core::Reactor& r, uint32_t slot, uint64_t seq, std::string payload) {
   deferred_.push_back(Deferred{r.conn_id(slot), seq, std::move(payload), false});
+  deferred_dirty_ = true;
   ++sessions_[slot].held;
 }
 

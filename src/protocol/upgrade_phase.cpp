@@ -264,6 +264,7 @@ bool Gateway::finish_handshake(core::Reactor& r, uint32_t slot, std::string resp
     // Told "open" only once every reactor routes the room to it.
     s.phase = Phase::joining;
     deferred_.push_back(Deferred{r.conn_id(slot), wait, std::move(response), true});
+    deferred_dirty_ = true;
     return true;
   }
   open_session(r, slot, response, held);

@@ -22,8 +22,13 @@ void hex_id(uint64_t conn, char out[17]) { std::snprintf(out, 17, "%016llx", sta
 }  // namespace
 
 Gateway::Deferred* Gateway::find_call(uint64_t token) {
-  for (Deferred& d : deferred_)
-    if (d.call == token) return &d;
+  // (Only when an answer came: the entry is about to become ready.)
+  for (Deferred& d : deferred_) {
+    if (d.call == token) {
+      deferred_dirty_ = true;
+      return &d;
+    }
+  }
   return nullptr;
 }
 

@@ -198,6 +198,7 @@ void Broker::on_message(core::Reactor& r, const core::MeshMessage& m) {
     }
     case kInterestAck:
       acked_[m.from] = std::max(acked_[m.from], m.value);
+      ++acks_received_;
       break;
     default:
       if (m.kind >= kFirstOtherKind && receiver_) receiver_->on_mesh(r, m);

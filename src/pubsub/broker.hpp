@@ -85,6 +85,9 @@ class Broker {
   // channel-profile connection.
   std::string_view first_subscription(uint32_t slot) const;
   bool barrier_passed(uint64_t seq) const;
+  // Grows with every acknowledgement received: a barrier can only have
+  // passed since a moment when this was lower.
+  uint64_t acks_received() const { return acks_received_; }
   // Calls f(std::string_view topic) for each of the slot's subscriptions.
   template <class F>
   void for_each_subscription(uint32_t slot, F&& f) const {
@@ -142,6 +145,7 @@ class Broker {
   std::unordered_map<uint32_t, std::vector<Topic*>> by_slot_;
   core::OutBuffer* arena_ = nullptr;  // where published frames are written
   uint64_t interest_seq_ = 0;
+  uint64_t acks_received_ = 0;
   std::vector<uint64_t> acked_;       // per reactor: the last interest sequence it acknowledged
   // Closing a subscriber from inside a delivery loop must not change the
   // topic being walked: such unsubscriptions wait for the loop to end.

@@ -32,6 +32,7 @@ TEST(Cli, NoArguments) {
   EXPECT_FALSE(r.opts.config_path);
   EXPECT_FALSE(r.opts.listen);
   EXPECT_FALSE(r.opts.threads);
+  EXPECT_FALSE(r.opts.api_listen);
   EXPECT_FALSE(r.opts.help);
   EXPECT_FALSE(r.opts.version);
   EXPECT_FALSE(r.opts.print_config);
@@ -74,25 +75,57 @@ TEST(Cli, Threads) {
   r = run({"--threads=0"});
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.opts.threads, 0u) << "0 = one per core, set explicitly";
-  r = run({"--threads", "64"});
+  // 63 at most: one bit of the 64-bit reactor mask is kept for the API node.
+  r = run({"--threads", "63"});
   EXPECT_EQ(r.error, "");
-  EXPECT_EQ(r.opts.threads, 64u);
+  EXPECT_EQ(r.opts.threads, 63u);
+  r = run({"--threads=1"});
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.opts.threads, 1u);
 }
 
 TEST(Cli, ThreadsOutOfRangeOrNotANumber) {
-  for (const char* v : {"65", "-1", "4x", "x", "", " 4", "4 ", "+4", "1e3", "99999999999"}) {
+  for (const char* v : {"64", "65", "-1", "4x", "x", "", " 4", "4 ", "+4", "1e3", "0x10", "99999999999"}) {
     const Parsed r = run({"--threads", v});
-    EXPECT_EQ(r.error, "--threads: expected a number from 0 to 64, got \"" + std::string(v) + "\"") << v;
+    EXPECT_EQ(r.error, "--threads: expected a number from 0 to 63, got \"" + std::string(v) + "\"") << v;
     EXPECT_FALSE(r.opts.threads) << v;
   }
-  const Parsed r = run({"--threads=300"});
-  EXPECT_EQ(r.error, "--threads: expected a number from 0 to 64, got \"300\"");
+  Parsed r = run({"--threads=300"});
+  EXPECT_EQ(r.error, "--threads: expected a number from 0 to 63, got \"300\"");
+  r = run({"--threads=64"});
+  EXPECT_EQ(r.error, "--threads: expected a number from 0 to 63, got \"64\"") << "the API node's bit";
+  EXPECT_FALSE(r.opts.threads);
+}
+
+TEST(Cli, ApiListen) {
+  Parsed r = run({"--api-listen", "127.0.0.1:9091"});
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.opts.api_listen, "127.0.0.1:9091");
+  r = run({"--api-listen=[::1]:0"});
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.opts.api_listen, "[::1]:0");
+  // "off" is passed on as is; main() turns it into api.enabled = false.
+  r = run({"--api-listen", "off"});
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.opts.api_listen, "off");
+  r = run({"--api-listen=off"});
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.opts.api_listen, "off");
+  // It touches nothing else.
+  EXPECT_FALSE(r.opts.listen);
+  EXPECT_FALSE(r.opts.threads);
+  EXPECT_FALSE(r.opts.config_path);
+  // The last one wins, like the other flags.
+  r = run({"--api-listen=off", "--api-listen", "0.0.0.0:9000"});
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.opts.api_listen, "0.0.0.0:9000");
 }
 
 TEST(Cli, MissingValues) {
   EXPECT_EQ(run({"--config"}).error, "--config: missing FILE");
   EXPECT_EQ(run({"--listen"}).error, "--listen: missing HOST:PORT");
   EXPECT_EQ(run({"--threads"}).error, "--threads: missing N");
+  EXPECT_EQ(run({"--api-listen"}).error, "--api-listen: missing HOST:PORT (or off)");
   EXPECT_EQ(run({"--version", "--threads"}).error, "--threads: missing N");
 }
 
@@ -102,13 +135,16 @@ TEST(Cli, UnknownOptions) {
   EXPECT_EQ(run({"-x"}).error, "unknown option \"-x\" (see --help)");
   EXPECT_EQ(run({"config.toml"}).error, "unknown option \"config.toml\" (see --help)");
   EXPECT_EQ(run({"--Help"}).error, "unknown option \"--Help\" (see --help)");
+  EXPECT_EQ(run({"--api_listen=off"}).error, "unknown option \"--api_listen\" (see --help)");
+  EXPECT_EQ(run({"--api"}).error, "unknown option \"--api\" (see --help)");
   EXPECT_EQ(run({"--threads", "2", "--nope"}).error, "unknown option \"--nope\" (see --help)");
 }
 
 TEST(Cli, AllTogetherAndLastWins) {
   const Parsed r = run({"--config", "a.toml", "--listen=0.0.0.0:1", "--threads", "2", "--config=b.toml",
-                     "--threads=3"});
+                     "--api-listen", "127.0.0.1:1", "--threads=3"});
   EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.opts.api_listen, "127.0.0.1:1");
   EXPECT_EQ(r.opts.config_path, "b.toml");
   EXPECT_EQ(r.opts.listen, "0.0.0.0:1");
   EXPECT_EQ(r.opts.threads, 3u);
@@ -123,7 +159,7 @@ TEST(Cli, ValueMayLookLikeAFlag) {
 
 TEST(Cli, UsageMentionsEveryFlag) {
   const std::string usage = kUsage;
-  for (const char* flag : {"--config", "--listen", "--threads", "--print-config", "--version", "--help"}) {
+  for (const char* flag : {"--config", "--listen", "--threads", "--api-listen", "--print-config", "--version", "--help"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }

@@ -81,6 +81,30 @@ TEST(Router, ManyRoutes) {
   EXPECT_EQ(r.find("route100"), nullptr);
 }
 
+TEST(Router, UpstreamRoutes) {
+  // An upstream route has no handler, only its pool target.
+  Router r;
+  EXPECT_EQ(Route{}.upstream, -1) << "in process unless given a target";
+  r.add(Route{"ask", nullptr, {"question"}, 2});
+  r.add(Route{std::string(kDefaultRoute), nullptr, {}, 0});
+  r.add(Route{"ping", fake(1), {}});
+  const Route* ask = r.find("ask");
+  ASSERT_NE(ask, nullptr);
+  EXPECT_EQ(ask->handler, nullptr);
+  EXPECT_EQ(ask->upstream, 2);
+  EXPECT_EQ(ask->required, std::vector<std::string>{"question"});
+  EXPECT_EQ(kDefaultRoute, "$default");
+  ASSERT_NE(r.find("$default"), nullptr);
+  EXPECT_EQ(r.find("$default")->upstream, 0);
+  EXPECT_EQ(r.find("ping")->upstream, -1);
+  // find is exact: "$default" is not a fallback inside the Router itself.
+  EXPECT_EQ(r.find("unknown"), nullptr);
+  // Replacing an upstream route by a handler route of the same name.
+  r.add(Route{"ask", fake(2), {}});
+  EXPECT_EQ(r.find("ask")->handler, fake(2));
+  EXPECT_EQ(r.find("ask")->upstream, -1);
+}
+
 std::vector<std::string> names(const std::vector<RouteConfig>& routes) {
   std::vector<std::string> out;
   for (const RouteConfig& rc : routes) out.push_back(rc.name);
@@ -89,34 +113,48 @@ std::vector<std::string> names(const std::vector<RouteConfig>& routes) {
 
 TEST(DefaultRoutes, Envelope) {
   const auto routes = default_routes(Protocol::envelope);
-  EXPECT_EQ(names(routes), (std::vector<std::string>{"subscribe", "unsubscribe", "ping", "publish", "echo"}));
+  EXPECT_EQ(names(routes), (std::vector<std::string>{"subscribe", "unsubscribe", "ping", "publish", "echo", "direct",
+                                                     "presence", "refresh"}));
   for (const RouteConfig& rc : routes) {
     EXPECT_EQ(rc.handler, rc.name);
     EXPECT_TRUE(rc.required.empty()) << rc.name;
+    EXPECT_TRUE(rc.upstream.empty()) << rc.name << ": built-in routes are handled in process";
   }
   EXPECT_EQ(default_route_key(Protocol::envelope), "type");
 }
 
 TEST(DefaultRoutes, Action) {
-  // "message" (seed 004) comes from the default config, not the profile.
+  // "message" (seed 004) comes from the default config, not the profile;
+  // and there is no "echo" route on the action profile.
   const auto routes = default_routes(Protocol::action);
-  EXPECT_EQ(names(routes), (std::vector<std::string>{"subscribe", "unsubscribe", "ping", "publish"}));
+  EXPECT_EQ(names(routes), (std::vector<std::string>{"subscribe", "unsubscribe", "ping", "publish", "direct",
+                                                     "presence", "refresh"}));
   for (const RouteConfig& rc : routes) {
     EXPECT_EQ(rc.handler, rc.name);
     EXPECT_TRUE(rc.required.empty()) << rc.name;
+    EXPECT_TRUE(rc.upstream.empty()) << rc.name;
   }
   EXPECT_EQ(default_route_key(Protocol::action), "action");
 }
 
 TEST(DefaultRoutes, Channel) {
+  // The channel profile has no subscribe/publish/direct: its connection is
+  // bound to one channel; "message" goes to the room.
   const auto routes = default_routes(Protocol::channel);
-  ASSERT_EQ(routes.size(), 2u);
+  ASSERT_EQ(routes.size(), 4u);
   EXPECT_EQ(routes[0].name, "message");
   EXPECT_EQ(routes[0].handler, "forward");
   EXPECT_EQ(routes[0].required, std::vector<std::string>{"id"});
   EXPECT_EQ(routes[1].name, "ping");
   EXPECT_EQ(routes[1].handler, "ping");
   EXPECT_TRUE(routes[1].required.empty());
+  EXPECT_EQ(routes[2].name, "presence");
+  EXPECT_EQ(routes[2].handler, "presence");
+  EXPECT_TRUE(routes[2].required.empty());
+  EXPECT_EQ(routes[3].name, "refresh");
+  EXPECT_EQ(routes[3].handler, "refresh");
+  EXPECT_TRUE(routes[3].required.empty());
+  for (const RouteConfig& rc : routes) EXPECT_TRUE(rc.upstream.empty()) << rc.name;
   EXPECT_EQ(default_route_key(Protocol::channel), "type");
 }
 
@@ -128,7 +166,8 @@ TEST(DefaultRoutes, UnroutedProfilesHaveNone) {
 TEST(DefaultRoutes, EveryHandlerIsBuiltIn) {
   HandlerRegistry registry;
   register_builtin_handlers(registry);
-  for (const char* name : {"subscribe", "unsubscribe", "ping", "publish", "echo", "forward"})
+  for (const char* name : {"subscribe", "unsubscribe", "ping", "publish", "echo", "forward", "direct", "presence",
+                           "refresh"})
     EXPECT_EQ(registry.count(name), 1u) << name;
   for (Protocol p : {Protocol::echo, Protocol::json_echo, Protocol::envelope, Protocol::channel, Protocol::action}) {
     std::set<std::string> seen;
@@ -156,7 +195,7 @@ TEST(DefaultRoutes, BuildARouter) {
   router.add(Route{"message", owned.back().get(), {"interview_id", "message"}});
   owned.push_back(registry.at("echo")());
   router.add(Route{"ping", owned.back().get(), {}});
-  for (const char* name : {"subscribe", "unsubscribe", "ping", "publish", "message"})
+  for (const char* name : {"subscribe", "unsubscribe", "ping", "publish", "direct", "presence", "refresh", "message"})
     EXPECT_NE(router.find(name), nullptr) << name;
   EXPECT_EQ(router.find("ping")->handler, owned.back().get());
   EXPECT_EQ(router.find("echo"), nullptr);
