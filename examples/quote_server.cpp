@@ -58,7 +58,11 @@ int main(int argc, char** argv) {
   ringcast::EndpointConfig bot;
   bot.path = "/quotes";
   bot.protocol = ringcast::Protocol::action;
-  bot.routes.push_back({"quote", "quote", {"symbol"}});
+  ringcast::RouteConfig quote;
+  quote.name = "quote";
+  quote.handler = "quote";
+  quote.required = {"symbol"};
+  bot.routes.push_back(quote);
   config.endpoints.push_back(bot);
 
   sigset_t stop;

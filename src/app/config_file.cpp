@@ -172,8 +172,15 @@ struct Reader {
       if (std::find(std::begin(kAlgs), std::end(kAlgs), kc.alg) == std::end(kAlgs))
         return fail(kkey + "alg", "expected one of HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 EdDSA");
       const bool hmac = kc.alg[0] == 'H';
-      if (!secret_env.empty()) {
-        if (!kc.secret.empty()) return fail(kkey + "secret_env", "give secret or secret_env, not both");
+      const bool from_env = !secret_env.empty();
+      // The same checks whether or not the variable is set now.
+      if (from_env && !kc.secret.empty()) return fail(kkey + "secret_env", "give secret or secret_env, not both");
+      if (!hmac && from_env) return fail(kkey + "secret_env", "an " + kc.alg + " key is a PEM file, not a secret");
+      if (!hmac && !kc.secret.empty()) return fail(kkey + "secret", "an " + kc.alg + " key is a PEM file, not a secret");
+      if (hmac && !kc.pem_file.empty()) return fail(kkey + "pem_file", "an HS* key is a secret, not a PEM file");
+      if (hmac && !from_env && kc.secret.empty()) return fail(kkey + "secret", "an HS* key needs secret or secret_env");
+      if (!hmac && kc.pem_file.empty()) return fail(kkey + "pem_file", "an " + kc.alg + " key needs pem_file");
+      if (from_env) {
         const char* v = std::getenv(secret_env.c_str());
         // An unset variable leaves the key out (with a note at start), so the
         // embedded default config runs without one: its JWT endpoints then
@@ -184,10 +191,6 @@ struct Reader {
         }
         kc.secret = v;
       }
-      if (hmac && kc.secret.empty()) return fail(kkey + "secret", "an HS* key needs secret or secret_env");
-      if (!hmac && kc.pem_file.empty()) return fail(kkey + "pem_file", "an " + kc.alg + " key needs pem_file");
-      if (hmac && !kc.pem_file.empty()) return fail(kkey + "pem_file", "an HS* key is a secret, not a PEM file");
-      if (!hmac && !kc.secret.empty()) return fail(kkey + "secret", "an " + kc.alg + " key is a PEM file, not a secret");
       out.push_back(std::move(kc));
     }
     return true;
@@ -451,7 +454,7 @@ std::string parse_config(std::string_view toml_text, std::string_view source, Co
     return msg.str();
   }
   const toml::table& root = parsed.table();
-  Reader reader{source, {}};
+  Reader reader{source, {}, {}};
   Config cfg;
   bool endpoints_given = false;
   for (auto&& [k, node] : root) {

@@ -24,7 +24,7 @@ void Gateway::answer_call(core::Reactor& r, ControlCall& call) {
       if (!send_text(r, slot, call.text)) call.status = 410;
       break;
     case ControlOp::close:
-      fail(r, slot, CloseCode(call.close_code), call.text.substr(0, 120));
+      fail(r, slot, CloseCode(call.close_code), call.text);  // (trimmed to fit, at a character boundary)
       call.status = 204;
       break;
     case ControlOp::info: {
@@ -64,7 +64,7 @@ void Gateway::answer_call(core::Reactor& r, ControlCall& call) {
       r.for_each_open([&](uint32_t s) {
         const auth::Identity* id = identity_of(s);
         if (!id || id->user_id != call.name || id->tenant_id != call.tenant || sessions_[s].phase != Phase::open) return;
-        fail(r, s, CloseCode(call.close_code), "disconnected by the server");
+        fail(r, s, CloseCode(call.close_code), call.text.empty() ? "disconnected by the server" : call.text);
         ++closed;
       });
       call.body = std::to_string(closed);

@@ -856,7 +856,7 @@ TEST(AuthConfig, KeyMaterialErrors) {
               "test.toml: auth.key[0].secret_env: give secret or secret_env, not both");
     // A set secret_env on a PEM algorithm is a secret where none belongs.
     EXPECT_EQ(key_error("alg = \"RS256\"\npem_file = \"k.pem\"\nsecret_env = \"RINGCAST_TEST_SECRET\""),
-              "test.toml: auth.key[0].secret: an RS256 key is a PEM file, not a secret");
+              "test.toml: auth.key[0].secret_env: an RS256 key is a PEM file, not a secret");
     EXPECT_EQ(key_error("alg = \"HS256\"\npem_file = \"k.pem\"\nsecret_env = \"RINGCAST_TEST_SECRET\""),
               "test.toml: auth.key[0].pem_file: an HS* key is a secret, not a PEM file");
   }
@@ -922,10 +922,8 @@ secret_env = "RINGCAST_TEST_SECRET_C"
 
 // Whether a key table is consistent must not depend on the environment: the
 // same file that fails with the variable set must fail with it unset.
-// DISABLED: auth_keys() (src/app/config_file.cpp) `continue`s past the
-// secret/pem_file checks when secret_env is unset, so these are accepted (the
-// key silently left out) and the mistake only shows once the secret is set.
-TEST(AuthConfig, DISABLED_SecretEnvConsistencyDoesNotDependOnTheEnvironment) {
+// A key's consistency does not depend on whether its secret_env is set.
+TEST(AuthConfig, SecretEnvConsistencyDoesNotDependOnTheEnvironment) {
   const ScopedEnv v("RINGCAST_TEST_SECRET", nullptr);
   std::string err = key_error("alg = \"RS256\"\npem_file = \"k.pem\"\nsecret_env = \"RINGCAST_TEST_SECRET\"");
   EXPECT_TRUE(err.starts_with("test.toml: auth.key[0].")) << err;
