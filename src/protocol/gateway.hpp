@@ -276,7 +276,6 @@ class Gateway final : public core::ConnectionHandler,
   std::string token_buf_;
   std::string topic_buf_;
   std::string presence_buf_;
-  std::vector<std::string> scratch_topics_;
   ReactorStats stats_;
 };
 

@@ -90,8 +90,9 @@ void Gateway::leave_identity(core::Reactor& r, uint32_t slot) {
   const auth::Identity& id = sessions_[slot].meta->identity;
   // The agent's own count first, then its channels: the channel's home then
   // sees the agent at zero when it decides the leave, and says "offline".
-  std::vector<std::string>& topics = scratch_topics_;
-  topics.clear();
+  // A local list: a presence event published below may close another
+  // connection, whose own leave_identity runs inside this one.
+  std::vector<std::string> topics;
   broker_.for_each_subscription(slot, [&](std::string_view topic) {
     if (is_channel_topic(topic)) topics.emplace_back(topic);
   });
@@ -195,6 +196,17 @@ std::string_view Gateway::refresh(core::Reactor& r, uint32_t slot, std::string_v
   }
   *expires_at = fresh.exp;
   schedule_ping(r, slot);
+  // Channels the new token no longer allows are left (the room included).
+  std::vector<std::string> gone;  // (local: see leave_identity)
+  const std::string_view tenant = id.tenant_id;
+  broker_.for_each_subscription(slot, [&](std::string_view topic) {
+    const std::string_view ch = topic_channel(topic, tenant);
+    if (!ch.empty() && !auth::channel_allowed(meta->identity, ch)) gone.emplace_back(ch);
+  });
+  for (const std::string& ch : gone) {
+    leave_channel(r, slot, ch);
+    if (ch == meta->room) meta->room.clear();
+  }
   return {};
 }
 

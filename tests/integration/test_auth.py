@@ -730,3 +730,27 @@ def test_refresh_refused_keeps_the_old_token(server_factory):
         await act.close()
     run(channel_and_action())
     srv.assert_healthy()
+
+
+def test_refresh_leaves_channels_the_new_token_does_not_allow(server_factory):
+    srv = _expiry_server(server_factory)
+
+    async def main():
+        sub = await J.EnvClient.open(srv, "/env", _tok(exp_in=60, channels=["news*", "ops"]), "u1")
+        pub = await J.EnvClient.open(srv, "/env", _tok(sub="u2", exp_in=60), "u2")
+        await sub.subscribe(["news-1", "ops"])
+        # The new token narrows the channels claim: "ops" is left, "news-1" stays.
+        m = await sub.request({"type": "refresh", "data": {"token": _tok(exp_in=120, channels=["news*"])},
+                               "request_id": "r"})
+        J.check_reply(m, "refreshed", "r", {"expires_at": m["data"]["expires_at"]})
+        await pub.publish("ops", data={"n": 1}, rid="p1")
+        await pub.publish("news-1", data={"n": 2}, rid="p2")
+        got = await sub.recv()
+        assert got.get("channel") == "news-1" and got["data"] == {"n": 2}, got
+        # and a new subscription to "ops" is refused now
+        m = await sub.request({"type": "subscribe", "data": {"channels": ["ops"]}, "request_id": "s2"})
+        J.check_error(m, "FORBIDDEN", "s2")
+        await sub.close()
+        await pub.close()
+    run(main())
+    srv.assert_healthy()
