@@ -8,7 +8,8 @@
   `upstream_route`, `hook_keys`), and `start_gateway` that starts a server
   and finds its API port on stderr ("api listening on HOST:PORT");
 - `backend` fixture: a tests/integration/backend.py Backend on its own
-  threads for the test;
+  threads for the test; `serve_backend` and `healthy_around` for a module's
+  gateway in front of one, and `stream_search` (seed 002's search call);
 - small things: `free_port`, `reactor_of`, `poll`.
 """
 
@@ -22,7 +23,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import T
+from conftest import Server, T
 from wsutil import _table, dumps, strict_json
 
 API_KEY = "test-key"
@@ -343,3 +344,46 @@ def backend():
     b = Backend().start()
     yield b
     b.stop()
+
+
+# --------------------------------------------------------------------------
+# a gateway in front of a backend, shared by a test module
+# --------------------------------------------------------------------------
+
+def serve_backend(make_config, tmpdir, *, api_for_backend: bool = False):
+    """For a module-scoped fixture (`yield from`): a Backend started, then a
+    Server (2 threads) with the config make_config(backend) and its API
+    attached; yields (server, backend), then stops both (the server unless a
+    test already checked it). With api_for_backend the backend gets the API's
+    address and key (b.api) for its pushes."""
+    from backend import Backend
+    b = Backend().start()
+    srv = Server(config=make_config(b), threads=2, tmpdir=tmpdir)
+    try:
+        attach_api(srv)
+        if api_for_backend:
+            b.api = (srv.api_addr[0], srv.api_addr[1], API_KEY)
+        yield srv, b
+    finally:
+        if not srv.checked:
+            srv.stop()
+        b.stop()
+
+
+def healthy_around(shared):
+    """For a per-test fixture (`yield from`) over serve_backend's (server,
+    backend): the backend's records cleared and the server checked healthy
+    before the test, the server checked again after it."""
+    srv, b = shared
+    srv.assert_healthy()
+    b.reset()
+    yield srv, b
+    time.sleep(0.02)
+    srv.assert_healthy()
+
+
+async def stream_search(c, query: str, limit: int, request_id: str) -> list:
+    """Seed 002's stream_search from client c: sends it and returns the
+    limit + 1 messages that follow (the results, then search_complete)."""
+    await c.send({"type": "stream_search", "data": {"query": query, "limit": limit}, "request_id": request_id})
+    return [await c.recv() for _ in range(limit + 1)]

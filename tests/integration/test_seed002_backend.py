@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
-from apiutil import API_KEY, Api, attach_api, endpoint, gateway_config, upstream_route
+from apiutil import (Api, endpoint, gateway_config, healthy_around, serve_backend, stream_search,
+                     upstream_route)
 from backend import CHAT_SOURCES, Backend, chat_chunks, search_results, upload_progress
-from conftest import Server, T, run
+from conftest import T, run
 from test_seed_envelope import Client as EnvClient
 from wsutil import check_delivery, check_timestamp, dumps, strict_json, uniq
 
@@ -37,32 +37,19 @@ SEED_DATA_KEYS = {
 
 @pytest.fixture(scope="module")
 def _gw(tmp_path_factory):
-    b = Backend().start()
-    cfg = gateway_config(endpoint(
-        PATH, "envelope",
-        upstream_route("chat_message", b.url("/chat"), upstream_timeout_ms=3000),
-        upstream_route("stream_search", b.url("/search"), upstream_timeout_ms=3000),
-        upstream_route("start_upload", b.url("/upload"), upstream_timeout_ms=3000),
-        rate_limit_per_minute=0))
-    srv = Server(config=cfg, threads=2, tmpdir=tmp_path_factory.mktemp("seed002"))
-    try:
-        attach_api(srv)
-        b.api = (srv.api_addr[0], srv.api_addr[1], API_KEY)
-        yield srv, b
-    finally:
-        if not srv.checked:
-            srv.stop()
-        b.stop()
+    def config(b):
+        return gateway_config(endpoint(
+            PATH, "envelope",
+            upstream_route("chat_message", b.url("/chat"), upstream_timeout_ms=3000),
+            upstream_route("stream_search", b.url("/search"), upstream_timeout_ms=3000),
+            upstream_route("start_upload", b.url("/upload"), upstream_timeout_ms=3000),
+            rate_limit_per_minute=0))
+    yield from serve_backend(config, tmp_path_factory.mktemp("seed002"), api_for_backend=True)
 
 
 @pytest.fixture
 def gw(_gw):
-    srv, b = _gw
-    srv.assert_healthy()
-    b.reset()
-    yield srv, b
-    time.sleep(0.02)
-    srv.assert_healthy()
+    yield from healthy_around(_gw)
 
 
 async def open_client(srv) -> EnvClient:
@@ -174,9 +161,7 @@ def test_stream_search(gw):
 
     async def main():
         c = await open_client(srv)
-        await c.send({"type": "stream_search", "data": {"query": "Find urgent emails", "limit": 3},
-                      "request_id": "search_1"})
-        got = [without_ts(await c.recv()) for _ in range(4)]
+        got = [without_ts(m) for m in await stream_search(c, "Find urgent emails", 3, "search_1")]
         assert got == [{"type": "search_result", "data": r, "request_id": "search_1"}
                        for r in search_results("Find urgent emails", 3)] + \
             [{"type": "search_complete", "data": {"total_results": 3, "processing_time_ms": 850},

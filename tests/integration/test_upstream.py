@@ -18,10 +18,10 @@ import time
 import pytest
 
 import rawws
-from apiutil import (attach_api, backend, endpoint, free_port, gateway_config, start_gateway,  # noqa: F401
-                     upstream_route)
+from apiutil import (backend, endpoint, free_port, gateway_config, healthy_around, serve_backend,  # noqa: F401
+                     start_gateway, stream_search, upstream_route)
 from backend import Backend, bot_answer, search_results
-from conftest import Server, T, run
+from conftest import T, run
 from test_seed_action import Client as ActionClient
 from test_seed_action import check_error as action_error
 from test_seed_envelope import Client as EnvClient
@@ -90,27 +90,14 @@ def make_config(b: Backend, down_port: int) -> str:
 
 @pytest.fixture(scope="module")
 def _gw(tmp_path_factory):
-    b = Backend().start()
-    srv = Server(config=make_config(b, free_port()), threads=2, tmpdir=tmp_path_factory.mktemp("upstream"))
-    try:
-        attach_api(srv)
-        yield srv, b
-    finally:
-        if not srv.checked:
-            srv.stop()
-        b.stop()
+    yield from serve_backend(lambda b: make_config(b, free_port()), tmp_path_factory.mktemp("upstream"))
 
 
 @pytest.fixture
 def gw(_gw):
     """(server, backend) shared by the module; the backend's records are
     cleared before each test, the server checked healthy after."""
-    srv, b = _gw
-    srv.assert_healthy()
-    b.reset()
-    yield srv, b
-    time.sleep(0.02)
-    srv.assert_healthy()
+    yield from healthy_around(_gw)
 
 
 def aopen(srv, path="/v1", **kw):
@@ -261,9 +248,7 @@ def test_array_answer_is_one_message_per_element_in_order(gw):
 
     async def main():
         c = await eopen(srv)
-        await c.send({"type": "stream_search", "data": {"query": "Find urgent emails", "limit": 4},
-                      "request_id": "search_1"})
-        got = [await c.recv() for _ in range(5)]
+        got = await stream_search(c, "Find urgent emails", 4, "search_1")
         for m, r in zip(got[:4], search_results("Find urgent emails", 4)):
             assert set(m) == {"type", "data", "request_id", "timestamp"}, m
             assert (m["type"], m["data"], m["request_id"]) == ("search_result", r, "search_1"), m

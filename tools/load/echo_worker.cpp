@@ -23,7 +23,7 @@ uint64_t frame_bytes(const EchoPlan& p) { return p.size + (p.raw ? 0 : ws::clien
 }  // namespace
 
 EchoWorker::EchoWorker(const EchoPlan& plan, RunControl& rc)
-    : p_(plan), rc_(rc), engine_([&] {
+    : EngineWorker([&] {
         EngineConfig e;
         e.target = plan.target;
         e.raw = plan.raw;
@@ -35,13 +35,12 @@ EchoWorker::EchoWorker(const EchoPlan& plan, RunControl& rc)
         e.spread_sources = plan.spread_sources;
         e.source_offset = plan.first_conn;
         return e;
-      }(), *this, live) {}
+      }(), rc, plan.first_conn), p_(plan) {}
 
 EchoWorker::~EchoWorker() = default;
 
 bool EchoWorker::setup() {
-  setup_error = engine_.init();
-  if (!setup_error.empty()) return false;
+  if (!init_engine()) return false;
   payload_.init(p_.size, p_.binary, rng_);
   ring_cap_ = p_.rate > 0 ? p_.max_outstanding : p_.inflight;
   stamps_.reset(new uint64_t[size_t(ring_cap_) * p_.conns]);
@@ -50,10 +49,7 @@ bool EchoWorker::setup() {
     ce_[i].stamps = stamps_.get() + size_t(ring_cap_) * i;
     ce_[i].salt = rng_.next() & ((uint64_t{1} << 47) - 1);
   }
-  return open_all(engine_, p_.conns, setup_, rc_, now_ns() + p_.setup_timeout_ns, setup_error, [&] {
-    return "setup timed out: " + std::to_string(setup_.ready) + " of " + std::to_string(p_.conns) +
-           " connections of this thread upgraded";
-  });
+  return open_upgraded(p_.conns, p_.setup_timeout_ns);
 }
 
 void EchoWorker::run() {
@@ -71,11 +67,7 @@ void EchoWorker::run() {
     }
     loop();
   }
-  engine_.shutdown();
-  engine_stats = engine_.stats;
-  if (stats.first_error.empty() && !engine_stats.first_error.empty() && phase_ != Phase::setup)
-    stats.first_error = engine_stats.first_error;
-  rc_.finished.fetch_add(1);
+  end_run(stats.first_error, phase_ != Phase::setup);
 }
 
 void EchoWorker::loop() {
@@ -105,15 +97,7 @@ void EchoWorker::loop() {
     if (phase_ != Phase::draining) continue;
     if (engine_.live_count() == 0) break;
     if (now >= drain_deadline || rc_.stop.load(std::memory_order_relaxed)) {
-      for (uint32_t i = 0; i < p_.conns; ++i) {
-        Conn& c = engine_.conn(i);
-        if (c.state == ConnState::done || c.state == ConnState::free) continue;
-        ConnEcho& e = ce_[i];
-        if (e.outstanding && stats.first_error.empty())
-          stats.first_error = "connection " + std::to_string(p_.first_conn + i) + ": " +
-                              std::to_string(e.outstanding) + " echo(es) still missing at the drain deadline";
-        engine_.abort(c, EndKind::unclean, "drain deadline passed");
-      }
+      abort_at_deadline(p_.conns, stats.first_error, "echo(es)", [&](uint32_t i) { return ce_[i].outstanding; });
       break;
     }
   }
@@ -185,7 +169,7 @@ void EchoWorker::on_message_begin(Conn& c, uint8_t opcode) {
   ConnEcho& e = ce_[c.index];
   if (e.outstanding == 0) {
     ++stats.unexpected;
-    return error(c, "a message arrived while no echo was outstanding");
+    return fail(c, stats.first_error, "a message arrived while no echo was outstanding");
   }
   e.msg_off = 0;
   e.msg_bad = opcode != (p_.binary ? ws::kOpBinary : ws::kOpText);
@@ -203,7 +187,7 @@ void EchoWorker::on_data(Conn& c, const uint8_t* p, size_t n, bool last) {
   while (n > 0 && c.state != ConnState::done) {
     if (e.outstanding == 0) {
       ++stats.unexpected;
-      return error(c, "bytes arrived while no echo was outstanding");
+      return fail(c, stats.first_error, "bytes arrived while no echo was outstanding");
     }
     size_t take = size_t(std::min<uint64_t>(n, p_.size - e.msg_off));
     if (!e.msg_bad) e.msg_bad = !payload_.verify(e.recv_seq + e.salt, e.msg_off, p, take);
@@ -263,32 +247,16 @@ void EchoWorker::maybe_close(Conn& c) {
 }
 
 void EchoWorker::on_server_close(Conn& c, uint16_t code) {
-  if (phase_ == Phase::setup) return;
-  if (stats.first_error.empty())
-    stats.first_error = "connection " + std::to_string(p_.first_conn + c.index) +
-                        ": server sent close " + std::to_string(code) + " during the run";
-}
-
-void EchoWorker::error(Conn& c, const std::string& why) {
-  live.errors.add();
-  if (stats.first_error.empty()) stats.first_error = "connection " + std::to_string(p_.first_conn + c.index) + ": " + why;
-  engine_.abort(c, EndKind::failed, "protocol error");
+  if (phase_ != Phase::setup) server_closed(c, stats.first_error, code);
 }
 
 void EchoWorker::on_closed(Conn& c, EndKind kind, const char* why) {
   if (phase_ == Phase::setup) return setup_.on_closed(engine_, kind, why, setup_error);
   ConnEcho& e = ce_[c.index];
-  stats.lost += e.outstanding;
   if (e.owed > e.send_seq) stats.backlog_unsent += e.owed - e.send_seq;
   e.owed = e.send_seq;
-  if (e.outstanding) live.errors.add(e.outstanding);
-  e.outstanding = 0;
-  if (kind == EndKind::failed || kind == EndKind::server_closed ||
-      (kind == EndKind::unclean && phase_ == Phase::running)) {
-    ++stats.conns_lost;
-    if (stats.first_error.empty() && why)
-      stats.first_error = "connection " + std::to_string(p_.first_conn + c.index) + ": " + why;
-  }
+  drop_outstanding(e.outstanding, stats.lost);
+  count_lost(c, kind, why, phase_ == Phase::running, stats.conns_lost, stats.first_error);
 }
 
 void EchoStats::add(const EchoStats& o) {

@@ -18,11 +18,8 @@
 // window's messages are still waited for while draining.
 #pragma once
 
-#include "engine.hpp"
-#include "histogram.hpp"
-#include "open_all.hpp"
+#include "engine_worker.hpp"
 #include "payload.hpp"
-#include "run_control.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -69,7 +66,7 @@ struct EchoStats {
   void add(const EchoStats& o);
 };
 
-class EchoWorker final : public EngineHandler {
+class EchoWorker final : public EngineWorker {
  public:
   EchoWorker(const EchoPlan& plan, RunControl& rc);
   ~EchoWorker() override;
@@ -77,11 +74,7 @@ class EchoWorker final : public EngineHandler {
   // The whole life: set up, count ready, wait for start, run, drain, close.
   void run();
 
-  Live live;
-  Histogram hist;
   EchoStats stats;
-  EngineStats engine_stats;  // copied when the run is over
-  std::string setup_error;
 
  private:
   struct ConnEcho;
@@ -102,18 +95,14 @@ class EchoWorker final : public EngineHandler {
   bool may_send_closed() const;
   void begin_drain(uint64_t now);
   void maybe_close(Conn& c);
-  void error(Conn& c, const std::string& why);
   uint64_t due_time(uint32_t j, uint64_t m) const;
 
   EchoPlan p_;
-  RunControl& rc_;
-  Engine engine_;
   Payload payload_;
   std::vector<ConnEcho> ce_;
   std::unique_ptr<uint64_t[]> stamps_;
   uint32_t ring_cap_ = 0;  // stamps per connection
   Phase phase_ = Phase::setup;
-  SetupTally setup_;
   uint64_t t0_ = 0, measure_ = 0, end_ = UINT64_MAX;
   double period_ns_ = 0;   // open loop
   uint64_t cursor_ = 0;    // open loop: next send index k

@@ -43,7 +43,7 @@ char* put(char* p, uint64_t v) { return std::to_chars(p, p + 24, v).ptr; }
 }  // namespace
 
 FanoutWorker::FanoutWorker(const FanoutPlan& plan, RunControl& rc, FanoutShared& shared, uint32_t workers)
-    : p_(plan), rc_(rc), sh_(shared), workers_(workers), engine_([&] {
+    : EngineWorker([&] {
         EngineConfig e;
         e.target = plan.target;
         e.connections = plan.subs + plan.pubs;
@@ -54,13 +54,15 @@ FanoutWorker::FanoutWorker(const FanoutPlan& plan, RunControl& rc, FanoutShared&
         e.spread_sources = plan.target->ipv4 && uint64_t(plan.subs + plan.pubs) * workers > 20000;
         e.source_offset = plan.sub_first + plan.pub_first;
         return e;
-      }(), *this, live) {}
+      }(), rc),
+      p_(plan),
+      sh_(shared),
+      workers_(workers) {}
 
 FanoutWorker::~FanoutWorker() = default;
 
 bool FanoutWorker::setup() {
-  setup_error = engine_.init();
-  if (!setup_error.empty()) return false;
+  if (!init_engine()) return false;
   const uint32_t n = p_.subs + p_.pubs;
   peers_.resize(n);
   const size_t pairs = size_t(p_.subs) * p_.total_pubs;
@@ -100,8 +102,7 @@ void FanoutWorker::run() {
       for (uint32_t j = 0; j < p_.pubs; ++j) pump(engine_.conn(p_.subs + j));
     loop();
   }
-  engine_.shutdown();
-  engine_stats = engine_.stats;
+  stop_engine();
   finish_stats();
   rc_.finished.fetch_add(1);
 }

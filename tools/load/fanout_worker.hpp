@@ -20,10 +20,7 @@
 // many messages each publisher sent; anything not delivered is lost.
 #pragma once
 
-#include "engine.hpp"
-#include "histogram.hpp"
-#include "open_all.hpp"
-#include "run_control.hpp"
+#include "engine_worker.hpp"
 
 #include <atomic>
 #include <memory>
@@ -86,7 +83,7 @@ struct FanoutStats {
   void add(const FanoutStats& o);
 };
 
-class FanoutWorker final : public EngineHandler {
+class FanoutWorker final : public EngineWorker {
  public:
   static constexpr size_t kMaxMessage = 65536;
 
@@ -95,11 +92,7 @@ class FanoutWorker final : public EngineHandler {
 
   void run();
 
-  Live live;
-  Histogram hist;
   FanoutStats stats;
-  EngineStats engine_stats;
-  std::string setup_error;
 
  private:
   struct Peer;
@@ -124,16 +117,13 @@ class FanoutWorker final : public EngineHandler {
   bool is_sub(const Conn& c) const { return c.index < p_.subs; }
 
   FanoutPlan p_;
-  RunControl& rc_;
   FanoutShared& sh_;
   uint32_t workers_;
-  Engine engine_;
   std::vector<Peer> peers_;
   // Per (local subscriber, publisher): next seq expected, seqs skipped,
   // late arrivals, late arrivals that filled a skip, duplicates, delivered.
   std::unique_ptr<uint32_t[]> next_, gaps_, reorders_, fills_, dups_, got_;
   Phase phase_ = Phase::setup;
-  SetupTally setup_;
   uint64_t t0_ = 0, end_ = UINT64_MAX;
   double period_ns_ = 0;
   uint64_t cursor_ = 0;

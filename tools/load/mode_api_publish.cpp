@@ -15,6 +15,7 @@
 #include "options.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "run_loop.hpp"
 #include "worker_threads.hpp"
 
 #include <algorithm>
@@ -49,10 +50,8 @@ int mode_api_publish(int argc, char** argv) {
       u64("--messages", "M", "publishes at most", &messages, 1, 1e10),
       u64("--window", "W", "pipelined requests unanswered at most on the one API connection", &window, 1, 4096),
       f64("--rate", "R", "publishes per second (0: as fast as the window allows)", &rate, 0, 1e8),
-      f64("--duration", "S", "stop publishing after S seconds even if M is not reached", &duration, 0.1, 3600),
-      f64("--drain-timeout", "S", "after publishing, wait at most S seconds for deliveries", &drain, 0.1, 600),
-      u64("--max-connecting", "K", "handshakes in progress at once during setup", &max_connecting, 1, 65536),
   };
+  add_run_options(specs, duration, drain, max_connecting);
   if (auto done = parse_command_line(
           "api-publish", specs, c, argc, argv,
           "One keep-alive HTTP/1.1 connection POSTs /api/v1/publish (pipelined, W unanswered at most;\n"
@@ -115,60 +114,18 @@ int mode_api_publish(int argc, char** argv) {
   live.push_back(&publisher[0]->live);
   const uint64_t conns = subscribers + 1;
   Progress progress(c.quiet, "published", "delivered");
-  while (rc.ready.load() < members) {
-    progress.maybe_print(live, "setup", conns);
-    sleep_ns(1'000'000);
-  }
+  wait_ready(rc, members, progress, live, conns);
   const bool setup_ok = !rc.setup_failed.load();
   Watch watch;
   watch.server_pid = pid_t(c.server_pid);
-  const uint64_t start = now_ns() + 2'000'000;
-  rc.measure_ns.store(start);
-  rc.end_ns.store(start + uint64_t(duration * 1e9));
-  watch.begin();
-  rc.start_ns.store(start, std::memory_order_release);
-  const uint64_t drain_ns = uint64_t(drain * 1e9);
-  const uint64_t hard_stop = start + uint64_t(duration * 1e9) + drain_ns + 5'000'000'000ull;
-  int seen = interrupts();
-  bool interrupted = false, drain_timed_out = false;
-  uint64_t stopped_at = 0;
-  while (rc.finished.load() < members) {
-    const uint64_t now = now_ns();
-    if (!rc.stop.load()) {
-      const bool published = shared.pubs_done.load() == members;
-      const bool all_drained = published && shared.drained.load() == threads;
-      if (published && !all_drained && now > shared.publish_end_ns.load() + drain_ns) drain_timed_out = true;
-      if (all_drained || drain_timed_out || now > hard_stop || !setup_ok) {
-        rc.stop.store(true);
-        stopped_at = now;
-        watch.end();
-      }
-    }
-    if (interrupts() != seen) {
-      seen = interrupts();
-      interrupted = true;
-      if (rc.end_ns.load() > now) rc.end_ns.store(now);  // stop publishing, then drain
-      else rc.stop.store(true);
-    }
-    const char* phase = shared.pubs_done.load() < members ? "pub" : rc.stop.load() ? "close" : "drain";
-    progress.maybe_print(live, phase, conns);
-    sleep_ns(5'000'000);
-  }
-  pool.join();
-  pub_pool.join();
-  if (!stopped_at) watch.end();
-  progress.finish_line();
+  const PublishRunResult ran =
+      run_publish({members, threads, setup_ok, duration, drain, &live, conns}, rc, shared, watch, progress, [&] {
+        pool.join();
+        pub_pool.join();
+      });
+  const uint64_t start = ran.start;
 
-  FanoutStats st;
-  EngineStats eng;
-  auto hist = std::make_unique<Histogram>();
-  std::string setup_error;
-  for (auto& w : workers) {
-    st.add(w->stats);
-    eng.add(w->engine_stats);
-    hist->merge(w->hist);
-    if (setup_error.empty()) setup_error = w->setup_error;
-  }
+  auto [st, eng, hist, setup_error] = add_up(workers);
   const ApiPublisher& pub = *publisher[0];
   const ApiPublishStats& ps = pub.stats;
   if (!pub.setup_error.empty()) setup_error = pub.setup_error;  // the likelier cause
@@ -189,8 +146,6 @@ int mode_api_publish(int argc, char** argv) {
   cfg.text("io_uring", eng.ring_mode + " + multishot recv");
 
   const double pub_s = ps.publish_end_ns > start ? double(ps.publish_end_ns - start) / 1e9 : 0;
-  const double del_s = st.last_delivery_ns > start ? double(st.last_delivery_ns - start) / 1e9 : 0;
-  const uint64_t lost = st.expected > st.delivered ? st.expected - st.delivered : 0;
   Report::Section& res = rep.section("result");
   res.count("publishes_sent", ps.sent);
   res.count("answered_200", ps.ok);
@@ -198,31 +153,12 @@ int mode_api_publish(int argc, char** argv) {
   res.count("unanswered", ps.unanswered);
   res.number("publish_s", pub_s, 3);
   res.number("publishes_per_s", pub_s > 0 ? double(ps.ok) / pub_s : 0, 1);
-  res.count("expected_deliveries", st.expected);
-  res.count("delivered", st.delivered);
-  res.number("deliver_s", del_s, 3);
-  res.number("delivered_per_s", del_s > 0 ? double(st.delivered) / del_s : 0, 1);
-  res.count("lost", lost);
-  res.count("gaps", st.gaps);
-  res.count("reorders", st.reorders);
-  res.count("duplicates", st.duplicates);
-  res.count("misrouted", st.misrouted);
-  res.count("subscriber_errors", st.sub_errors);
-  res.count("subscribers_with_problems", st.subs_with_problems);
-  res.count("other_messages", st.other_messages);
-  if (st.oversize) res.count("oversize_ignored", st.oversize);
+  const uint64_t lost = delivery_results(res, st, start, false);
   res.count("connections_lost", st.conns_lost + (ps.conn_lost ? 1 : 0));
-  if (drain_timed_out) res.boolean("drain_timed_out", true);
-  if (interrupted) res.boolean("interrupted", true);
+  if (ran.drain_timed_out) res.boolean("drain_timed_out", true);
+  if (ran.interrupted) res.boolean("interrupted", true);
   if (!ps.first_error.empty()) res.text("first_api_error", ps.first_error);
-  if (!st.worst.empty()) {
-    Report::Section& w = rep.section("problem_pairs");
-    for (const PairProblem& p : st.worst)
-      w.text("sub" + std::to_string(p.sub), "channel bench-" + std::to_string(p.channel) + ": gaps " +
-                                                std::to_string(p.gaps) + ", reorders " + std::to_string(p.reorders) +
-                                                ", duplicates " + std::to_string(p.duplicates) + ", missing " +
-                                                std::to_string(p.missing));
-  }
+  problem_pairs(rep, st, false);
   rep.latency("api_latency", pub.hist);
   rep.latency("delivery_latency", *hist);
   engine_section(rep, eng);
@@ -234,11 +170,7 @@ int mode_api_publish(int argc, char** argv) {
   rep.add_problem(ps.bad_responses, "malformed or unexpected HTTP responses");
   if (ps.conn_lost) rep.add_problem("the API connection ended during the run");
   if (ps.server_said_close) rep.add_problem("the API answered with Connection: close");
-  rep.add_problem(lost, "expected deliveries never arrived");
-  rep.add_problem(st.gaps, "messages skipped (gaps)");
-  rep.add_problem(st.reorders, "messages arrived out of order");
-  rep.add_problem(st.duplicates, "messages arrived twice");
-  rep.add_problem(st.misrouted, "messages delivered to the wrong channel");
+  delivery_problems(rep, st, lost, "expected deliveries never arrived");
   rep.add_problem(st.sub_errors, "errors sent to subscribers");
   rep.add_problem(st.conns_lost, "subscriber connections lost during the run");
   if (setup_ok) engine_problems(rep, eng);

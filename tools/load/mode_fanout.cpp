@@ -11,6 +11,7 @@
 #include "options.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "run_loop.hpp"
 #include "worker_threads.hpp"
 
 #include <algorithm>
@@ -31,10 +32,8 @@ int mode_fanout(int argc, char** argv) {
       u64("--messages", "M", "messages per publisher; message N goes to channel bench-(N % C)", &messages, 1, 1e9),
       f64("--rate", "R", "publishes per second in all (0: as fast as the connections take them)", &rate, 0, 1e8),
       u64("--window", "W", "at most W unanswered publishes per publisher (0: no limit)", &window, 0, 1e9),
-      f64("--duration", "S", "stop publishing after S seconds even if M is not reached", &duration, 0.1, 3600),
-      f64("--drain-timeout", "S", "after publishing, wait at most S seconds for deliveries", &drain, 0.1, 600),
-      u64("--max-connecting", "K", "handshakes in progress at once during setup", &max_connecting, 1, 65536),
   };
+  add_run_options(specs, duration, drain, max_connecting);
   if (auto done = parse_command_line(
           "fanout", specs, c, argc, argv,
           "Publishers publish to channels, subscribers receive (ringcast's envelope protocol:\n"
@@ -85,52 +84,11 @@ int mode_fanout(int argc, char** argv) {
   const bool setup_ok = !rc.setup_failed.load();
   Watch watch;
   watch.server_pid = pid_t(c.server_pid);
-  const uint64_t start = now_ns() + 2'000'000;
-  rc.measure_ns.store(start);
-  rc.end_ns.store(start + uint64_t(duration * 1e9));
-  watch.begin();
-  rc.start_ns.store(start, std::memory_order_release);
-  const uint64_t drain_ns = uint64_t(drain * 1e9);
-  const uint64_t hard_stop = start + uint64_t(duration * 1e9) + drain_ns + 5'000'000'000ull;
-  int seen = interrupts();
-  bool interrupted = false, drain_timed_out = false;
-  uint64_t stopped_at = 0;
-  while (rc.finished.load() < threads) {
-    const uint64_t now = now_ns();
-    if (!rc.stop.load()) {
-      bool all_drained = shared.drained.load() == threads;
-      bool published = shared.pubs_done.load() == threads;
-      if (published && !all_drained && now > shared.publish_end_ns.load() + drain_ns) drain_timed_out = true;
-      if (all_drained || drain_timed_out || now > hard_stop || !setup_ok) {
-        rc.stop.store(true);
-        stopped_at = now;
-        watch.end();
-      }
-    }
-    if (interrupts() != seen) {
-      seen = interrupts();
-      interrupted = true;
-      if (rc.end_ns.load() > now) rc.end_ns.store(now);  // stop publishing, then drain
-      else rc.stop.store(true);
-    }
-    const char* phase = shared.pubs_done.load() < threads ? "pub" : rc.stop.load() ? "close" : "drain";
-    progress.maybe_print(pool.live, phase, conns);
-    sleep_ns(5'000'000);
-  }
-  pool.join();
-  if (!stopped_at) watch.end();
-  progress.finish_line();
+  const PublishRunResult ran = run_publish({threads, threads, setup_ok, duration, drain, &pool.live, conns}, rc,
+                                           shared, watch, progress, [&] { pool.join(); });
+  const uint64_t start = ran.start;
 
-  FanoutStats st;
-  EngineStats eng;
-  auto hist = std::make_unique<Histogram>();
-  std::string setup_error;
-  for (auto& w : workers) {
-    st.add(w->stats);
-    eng.add(w->engine_stats);
-    hist->merge(w->hist);
-    if (setup_error.empty()) setup_error = w->setup_error;
-  }
+  auto [st, eng, hist, setup_error] = add_up(workers);
 
   Report rep("fanout", target.text);
   Report::Section& cfg = rep.section("config");
@@ -146,8 +104,6 @@ int mode_fanout(int argc, char** argv) {
 
   const uint64_t pub_end = shared.publish_end_ns.load();
   const double pub_s = pub_end > start ? double(pub_end - start) / 1e9 : 0;
-  const double del_s = st.last_delivery_ns > start ? double(st.last_delivery_ns - start) / 1e9 : 0;
-  const uint64_t lost = st.expected > st.delivered ? st.expected - st.delivered : 0;
   Report::Section& res = rep.section("result");
   res.count("published", st.published);
   res.number("publish_s", pub_s, 3);
@@ -155,41 +111,18 @@ int mode_fanout(int argc, char** argv) {
   res.count("publish_acks", st.acks);
   res.count("publish_errors", st.publish_errors);
   if (!st.first_publish_error.empty()) res.text("first_publish_error", st.first_publish_error);
-  res.count("expected_deliveries", st.expected);
-  res.count("delivered", st.delivered);
-  res.number("deliver_s", del_s, 3);
-  res.number("delivered_per_s", del_s > 0 ? double(st.delivered) / del_s : 0, 1);
-  res.count("lost", lost);
-  res.count("gaps", st.gaps);
-  res.count("reorders", st.reorders);
-  res.count("duplicates", st.duplicates);
-  res.count("misrouted", st.misrouted);
-  res.count("subscriber_errors", st.sub_errors);
-  res.count("subscribers_with_problems", st.subs_with_problems);
-  res.count("pairs_with_problems", st.pairs_with_problems);
-  res.count("other_messages", st.other_messages);
-  if (st.oversize) res.count("oversize_ignored", st.oversize);
+  const uint64_t lost = delivery_results(res, st, start, true);
   res.count("connections_lost", st.conns_lost);
-  if (drain_timed_out) res.boolean("drain_timed_out", true);
-  if (interrupted) res.boolean("interrupted", true);
-  if (!st.worst.empty()) {
-    Report::Section& w = rep.section("problem_pairs");
-    for (const PairProblem& p : st.worst)
-      w.text("sub" + std::to_string(p.sub) + "_pub" + std::to_string(p.pub),
-             "channel bench-" + std::to_string(p.channel) + ": gaps " + std::to_string(p.gaps) + ", reorders " +
-                 std::to_string(p.reorders) + ", duplicates " + std::to_string(p.duplicates) + ", missing " +
-                 std::to_string(p.missing));
-  }
+  if (ran.drain_timed_out) res.boolean("drain_timed_out", true);
+  if (ran.interrupted) res.boolean("interrupted", true);
+  problem_pairs(rep, st, true);
   rep.latency("latency", *hist);
   engine_section(rep, eng);
   rep.cpu(watch, threads);
 
   if (!setup_ok) rep.add_problem("setup failed: " + setup_error);
-  rep.add_problem(lost, "expected deliveries never arrived (publishes answered with an error count here too)");
-  rep.add_problem(st.gaps, "messages skipped (gaps)");
-  rep.add_problem(st.reorders, "messages arrived out of order");
-  rep.add_problem(st.duplicates, "messages arrived twice");
-  rep.add_problem(st.misrouted, "messages delivered to the wrong channel");
+  delivery_problems(rep, st, lost,
+                    "expected deliveries never arrived (publishes answered with an error count here too)");
   rep.add_problem(st.publish_errors, "publishes answered with an error");
   rep.add_problem(st.sub_errors, "errors sent to subscribers");
   rep.add_problem(st.conns_lost, "connections lost during the run");

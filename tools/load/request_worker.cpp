@@ -31,7 +31,7 @@ std::string printable(std::string_view s, size_t max) {
 }  // namespace
 
 RequestWorker::RequestWorker(const RequestPlan& plan, RunControl& rc)
-    : p_(plan), rc_(rc), engine_([&] {
+    : EngineWorker([&] {
         EngineConfig e;
         e.target = plan.target;
         e.connections = plan.conns;
@@ -39,20 +39,16 @@ RequestWorker::RequestWorker(const RequestPlan& plan, RunControl& rc)
         e.max_connecting = plan.max_connecting;
         e.source_offset = plan.first_conn;
         return e;
-      }(), *this, live) {}
+      }(), rc, plan.first_conn), p_(plan) {}
 
 RequestWorker::~RequestWorker() = default;
 
 bool RequestWorker::setup() {
-  setup_error = engine_.init();
-  if (!setup_error.empty()) return false;
+  if (!init_engine()) return false;
   stamps_.reset(new uint64_t[size_t(p_.inflight) * p_.conns]);
   cr_.resize(p_.conns);
   for (uint32_t i = 0; i < p_.conns; ++i) cr_[i].stamps = stamps_.get() + size_t(p_.inflight) * i;
-  return open_all(engine_, p_.conns, setup_, rc_, now_ns() + p_.setup_timeout_ns, setup_error, [&] {
-    return "setup timed out: " + std::to_string(setup_.ready) + " of " + std::to_string(p_.conns) +
-           " connections of this thread upgraded";
-  });
+  return open_upgraded(p_.conns, p_.setup_timeout_ns);
 }
 
 void RequestWorker::run() {
@@ -64,11 +60,7 @@ void RequestWorker::run() {
     for (uint32_t i = 0; i < p_.conns; ++i) fill(engine_.conn(i));
     loop();
   }
-  engine_.shutdown();
-  engine_stats = engine_.stats;
-  if (stats.first_error.empty() && !engine_stats.first_error.empty() && phase_ != Phase::setup)
-    stats.first_error = engine_stats.first_error;
-  rc_.finished.fetch_add(1);
+  end_run(stats.first_error, phase_ != Phase::setup);
 }
 
 void RequestWorker::loop() {
@@ -91,14 +83,7 @@ void RequestWorker::loop() {
     if (phase_ != Phase::draining) continue;
     if (engine_.live_count() == 0) break;
     if (now >= drain_deadline || rc_.stop.load(std::memory_order_relaxed)) {
-      for (uint32_t i = 0; i < p_.conns; ++i) {
-        Conn& c = engine_.conn(i);
-        if (c.state == ConnState::done || c.state == ConnState::free) continue;
-        if (cr_[i].outstanding && stats.first_error.empty())
-          stats.first_error = "connection " + std::to_string(p_.first_conn + i) + ": " +
-                              std::to_string(cr_[i].outstanding) + " answer(s) still missing at the drain deadline";
-        engine_.abort(c, EndKind::unclean, "drain deadline passed");
-      }
+      abort_at_deadline(p_.conns, stats.first_error, "answer(s)", [&](uint32_t i) { return cr_[i].outstanding; });
       break;
     }
   }
@@ -158,11 +143,11 @@ void RequestWorker::on_answer(Conn& c, std::string_view msg, bool inspected) {
   ConnReq& r = cr_[c.index];
   if (!r.text) {
     ++stats.unexpected;
-    return problem(c, "a binary message arrived");
+    return fail(c, stats.first_error, "a binary message arrived");
   }
   if (r.outstanding == 0) {
     ++stats.unexpected;
-    return problem(c, "a message arrived while no request was outstanding: " + printable(msg, 200));
+    return fail(c, stats.first_error, "a message arrived while no request was outstanding: " + printable(msg, 200));
   }
   const uint64_t sent = r.stamps[r.head];
   r.head = r.head + 1 == p_.inflight ? 0 : r.head + 1;
@@ -197,30 +182,13 @@ void RequestWorker::maybe_close(Conn& c) {
 }
 
 void RequestWorker::on_server_close(Conn& c, uint16_t code) {
-  if (phase_ == Phase::setup) return;
-  if (stats.first_error.empty())
-    stats.first_error = "connection " + std::to_string(p_.first_conn + c.index) + ": server sent close " +
-                        std::to_string(code) + " during the run";
-}
-
-void RequestWorker::problem(Conn& c, const std::string& why) {
-  live.errors.add();
-  if (stats.first_error.empty()) stats.first_error = "connection " + std::to_string(p_.first_conn + c.index) + ": " + why;
-  engine_.abort(c, EndKind::failed, "protocol error");
+  if (phase_ != Phase::setup) server_closed(c, stats.first_error, code);
 }
 
 void RequestWorker::on_closed(Conn& c, EndKind kind, const char* why) {
   if (phase_ == Phase::setup) return setup_.on_closed(engine_, kind, why, setup_error);
-  ConnReq& r = cr_[c.index];
-  stats.lost += r.outstanding;
-  if (r.outstanding) live.errors.add(r.outstanding);
-  r.outstanding = 0;
-  if (kind == EndKind::failed || kind == EndKind::server_closed ||
-      (kind == EndKind::unclean && phase_ == Phase::running)) {
-    ++stats.conns_lost;
-    if (stats.first_error.empty() && why)
-      stats.first_error = "connection " + std::to_string(p_.first_conn + c.index) + ": " + why;
-  }
+  drop_outstanding(cr_[c.index].outstanding, stats.lost);
+  count_lost(c, kind, why, phase_ == Phase::running, stats.conns_lost, stats.first_error);
 }
 
 void RequestStats::add(const RequestStats& o) {

@@ -16,10 +16,7 @@
 // each connection closes.
 #pragma once
 
-#include "engine.hpp"
-#include "histogram.hpp"
-#include "open_all.hpp"
-#include "run_control.hpp"
+#include "engine_worker.hpp"
 
 #include <memory>
 #include <string>
@@ -57,7 +54,7 @@ struct RequestStats {
   void add(const RequestStats& o);
 };
 
-class RequestWorker final : public EngineHandler {
+class RequestWorker final : public EngineWorker {
  public:
   static constexpr size_t kMaxAnswer = 65536;
 
@@ -66,11 +63,7 @@ class RequestWorker final : public EngineHandler {
 
   void run();
 
-  Live live;
-  Histogram hist;
   RequestStats stats;
-  EngineStats engine_stats;
-  std::string setup_error;
 
  private:
   struct ConnReq;
@@ -88,15 +81,11 @@ class RequestWorker final : public EngineHandler {
   bool may_send() const;
   void fill(Conn& c);
   void maybe_close(Conn& c);
-  void problem(Conn& c, const std::string& why);
 
   RequestPlan p_;
-  RunControl& rc_;
-  Engine engine_;
   std::vector<ConnReq> cr_;
   std::unique_ptr<uint64_t[]> stamps_;
   Phase phase_ = Phase::setup;
-  SetupTally setup_;
   uint64_t measure_ = 0, end_ = UINT64_MAX;
 };
 

@@ -3,7 +3,6 @@
 // guard-page copy of a token so any over-read faults.
 #pragma once
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../guarded.hpp"
 #include "auth/jwt.hpp"
 #include "jwt_signer.hpp"
 #include "ringcast/config.hpp"
@@ -81,31 +81,8 @@ inline JwtKeyConfig pem_key(std::string_view alg, std::string pem_file, std::str
   return JwtKeyConfig{std::move(kid), std::string(alg), "", std::move(pem_file)};
 }
 
-// A copy of bytes ending right before a PROT_NONE page (picohttpparser's
-// trick): reading one byte past the end faults.
-class Guarded {
- public:
-  explicit Guarded(std::string_view bytes) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    len_ = ((bytes.size() + page - 1) / page + 1) * page;
-    void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) signer_fail("mmap");
-    base_ = static_cast<char*>(m);
-    mprotect(base_ + len_ - page, page, PROT_NONE);
-    data_ = base_ + len_ - page - bytes.size();
-    std::memcpy(data_, bytes.data(), bytes.size());
-    size_ = bytes.size();
-  }
-  ~Guarded() { munmap(base_, len_); }
-  Guarded(const Guarded&) = delete;
-  Guarded& operator=(const Guarded&) = delete;
-  std::string_view view() const { return {data_, size_}; }
-
- private:
-  char* base_ = nullptr;
-  char* data_ = nullptr;
-  size_t size_ = 0, len_ = 0;
-};
+// A guard-page copy of a token (tests/unit/guarded.hpp).
+using ringcast::test::Guarded;
 
 // "now" in every test: 2023-11-14T22:13:20Z.
 inline constexpr int64_t kNow = 1700000000;

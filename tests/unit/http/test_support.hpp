@@ -1,12 +1,10 @@
 // Helpers shared by the http unit tests.
 #pragma once
 
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <cstring>
 #include <string>
 #include <string_view>
+
+#include "../guarded.hpp"
 
 namespace ringcast::http::test {
 
@@ -21,32 +19,7 @@ inline std::string crlf(std::string_view text) {
   return out;
 }
 
-// Copies bytes so that they end right before a PROT_NONE page: reading even
-// one byte past the end faults (picohttpparser's trick), where ASan would
-// need the allocation to be exactly sized.
-class Guarded {
- public:
-  explicit Guarded(std::string_view bytes) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    pages_ = (bytes.size() + page - 1) / page + 1;
-    len_ = pages_ * page;
-    void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    base_ = static_cast<char*>(m);
-    mprotect(base_ + len_ - page, page, PROT_NONE);
-    data_ = base_ + len_ - page - bytes.size();
-    std::memcpy(data_, bytes.data(), bytes.size());
-    size_ = bytes.size();
-  }
-  ~Guarded() { munmap(base_, len_); }
-  Guarded(const Guarded&) = delete;
-  Guarded& operator=(const Guarded&) = delete;
-
-  std::string_view view() const { return {data_, size_}; }
-
- private:
-  char* base_ = nullptr;
-  char* data_ = nullptr;
-  size_t size_ = 0, pages_ = 0, len_ = 0;
-};
+// A guard-page copy of bytes (tests/unit/guarded.hpp).
+using ringcast::test::Guarded;
 
 }  // namespace ringcast::http::test

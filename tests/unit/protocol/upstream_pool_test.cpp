@@ -419,6 +419,43 @@ UpstreamTarget target(const TestServer& s, std::string_view path = "/", uint32_t
   return t;
 }
 
+// A test's usual start: target `t` added, the reactor running. Returns the
+// target's index.
+int start_with(Fixture& f, const UpstreamTarget& t) {
+  const int i = f.add(t);
+  f.start();
+  return i;
+}
+
+// Posts `body` as `token` to target `t` and waits until `total` outcomes are
+// recorded in all; returns them.
+std::vector<Outcome> post_wait(Fixture& f, int t, uint64_t token, std::string body, size_t total) {
+  f.h().post(t, token, std::move(body));
+  return f.h().wait_outcomes(total);
+}
+
+// The pool started with target `t` and one request "{}" posted: its outcome
+// (a failure recorded, and a default Outcome, if none came).
+Outcome only_outcome(Fixture& f, const UpstreamTarget& t) {
+  const std::vector<Outcome> out = post_wait(f, start_with(f, t), 1, "{}", 1);
+  EXPECT_EQ(out.size(), 1u);
+  return out.empty() ? Outcome{} : out[0];
+}
+
+// A TCP socket bound to a free port of 127.0.0.1 (listening with `backlog`
+// unless it is negative); `a` gets its address.
+int loopback_socket(sockaddr_in& a, int backlog = -1) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  a = sockaddr_in{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  if (backlog >= 0) ::listen(fd, backlog);
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return fd;
+}
+
 // ---------------------------------------------------------------------------
 
 TEST(UpstreamUrl, Parses) {
@@ -486,8 +523,7 @@ TEST(UpstreamPool, AddTarget) {
 TEST(UpstreamPool, AnswersAndRequestFormat) {
   TestServer server([](const SeenRequest& r) { return Reply{Act::respond, ok("{\"echo\":" + r.body + "}")}; });
   Fixture f;
-  const int t = f.add(target(server, "/chat?room=1"));
-  f.start();
+  const int t = start_with(f, target(server, "/chat?room=1"));
   f.h().post(t, 7, "{\"a\":1}");
   auto out = f.h().wait_outcomes(1);
   ASSERT_EQ(out.size(), 1u);
@@ -517,15 +553,11 @@ TEST(UpstreamPool, NonSuccessStatusIsAnAnswer) {
     return Reply{Act::respond, "HTTP/1.1 503 Busy\r\nContent-Length: 4\r\nContent-Type: text/plain\r\n\r\nbusy"};
   });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "{}");
-  auto out = f.h().wait_outcomes(1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_TRUE(out[0].answered);
-  EXPECT_EQ(out[0].status, 503);
-  EXPECT_EQ(out[0].content_type, "text/plain");
-  EXPECT_EQ(out[0].body, "busy");
+  const Outcome o = only_outcome(f, target(server));
+  EXPECT_TRUE(o.answered);
+  EXPECT_EQ(o.status, 503);
+  EXPECT_EQ(o.content_type, "text/plain");
+  EXPECT_EQ(o.body, "busy");
 }
 
 // Ten requests one after the other, each posted from inside the sink's
@@ -538,8 +570,7 @@ TEST(UpstreamPool, KeepAliveReuse) {
     if (o.token < 9) f.h().post_now(r, t, o.token + 1, std::to_string(o.token + 1));
   };
   f.start();
-  f.h().post(t, 0, "0");
-  auto out = f.h().wait_outcomes(10);
+  auto out = post_wait(f, t, 0, "0", 10);
   ASSERT_EQ(out.size(), 10u);
   for (size_t i = 0; i < out.size(); ++i) {
     EXPECT_TRUE(out[i].answered);
@@ -557,12 +588,9 @@ TEST(UpstreamPool, KeepAliveReuse) {
 TEST(UpstreamPool, ConnectionCloseAnswerIsNotReused) {
   TestServer server([](const SeenRequest& r) { return Reply{Act::respond_close, ok(r.body, "application/json", "Connection: close\r\n")}; });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "a");
-  ASSERT_EQ(f.h().wait_outcomes(1).size(), 1u);
-  f.h().post(t, 2, "b");
-  auto out = f.h().wait_outcomes(2);
+  const int t = start_with(f, target(server));
+  ASSERT_EQ(post_wait(f, t, 1, "a", 1).size(), 1u);
+  auto out = post_wait(f, t, 2, "b", 2);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[0].answered && out[1].answered);
   EXPECT_EQ(out[1].body, "b");
@@ -575,14 +603,11 @@ TEST(UpstreamPool, ConnectionCloseAnswerIsNotReused) {
 TEST(UpstreamPool, ServerClosesIdleConnection) {
   TestServer server([](const SeenRequest& r) { return Reply{Act::respond, ok(r.body)}; }, /*idle_close_ms=*/30);
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "a");
-  ASSERT_EQ(f.h().wait_outcomes(1).size(), 1u);
+  const int t = start_with(f, target(server));
+  ASSERT_EQ(post_wait(f, t, 1, "a", 1).size(), 1u);
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(f.h().stats().idle, 0u);
-  f.h().post(t, 2, "b");
-  auto out = f.h().wait_outcomes(2);
+  auto out = post_wait(f, t, 2, "b", 2);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[1].answered);
   EXPECT_EQ(out[1].body, "b");
@@ -598,12 +623,9 @@ TEST(UpstreamPool, StaleKeepAliveIsRetriedOnce) {
     return Reply{Act::respond, ok(r.body)};
   });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "a");
-  ASSERT_EQ(f.h().wait_outcomes(1).size(), 1u);
-  f.h().post(t, 2, "b");
-  auto out = f.h().wait_outcomes(2);
+  const int t = start_with(f, target(server));
+  ASSERT_EQ(post_wait(f, t, 1, "a", 1).size(), 1u);
+  auto out = post_wait(f, t, 2, "b", 2);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[1].answered) << to_string(out[1].why);
   EXPECT_EQ(out[1].body, "b");
@@ -620,10 +642,8 @@ TEST(UpstreamPool, ClosedWithoutAnswer) {
     return Reply{Act::close, ""};
   });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "a");
-  ASSERT_EQ(f.h().wait_outcomes(1).size(), 1u);
+  const int t = start_with(f, target(server));
+  ASSERT_EQ(post_wait(f, t, 1, "a", 1).size(), 1u);
   f.h().post(t, 2, "b");  // reused conn 0 closes -> retried on conn 1, which closes too
   auto out = f.h().wait_outcomes(2);
   ASSERT_EQ(out.size(), 2u);
@@ -643,13 +663,9 @@ TEST(UpstreamPool, ClosedMidAnswerIsAnError) {
     return Reply{Act::respond_close, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"};
   });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "{}");
-  auto out = f.h().wait_outcomes(1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_FALSE(out[0].answered);
-  EXPECT_EQ(out[0].why, UpstreamFailure::error);
+  const Outcome o = only_outcome(f, target(server));
+  EXPECT_FALSE(o.answered);
+  EXPECT_EQ(o.why, UpstreamFailure::error);
 }
 
 TEST(UpstreamPool, AnswerUntilEof) {
@@ -657,13 +673,9 @@ TEST(UpstreamPool, AnswerUntilEof) {
     return Reply{Act::respond_close, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"eof\":true}"};
   });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "{}");
-  auto out = f.h().wait_outcomes(1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_TRUE(out[0].answered);
-  EXPECT_EQ(out[0].body, "{\"eof\":true}");
+  const Outcome o = only_outcome(f, target(server));
+  EXPECT_TRUE(o.answered);
+  EXPECT_EQ(o.body, "{\"eof\":true}");
 }
 
 TEST(UpstreamPool, ChunkedAnswer) {
@@ -673,11 +685,9 @@ TEST(UpstreamPool, ChunkedAnswer) {
                  "4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n"};
   });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
+  const int t = start_with(f, target(server));
   f.h().post(t, 1, "{}");
-  f.h().post(t, 2, "{}");
-  auto out = f.h().wait_outcomes(2);
+  auto out = post_wait(f, t, 2, "{}", 2);
   ASSERT_EQ(out.size(), 2u);
   for (const Outcome& o : out) {
     EXPECT_TRUE(o.answered);
@@ -689,13 +699,9 @@ TEST(UpstreamPool, ChunkedAnswer) {
 TEST(UpstreamPool, Garbage) {
   TestServer server([](const SeenRequest&) { return Reply{Act::respond, "this is not http\r\n\r\n"}; });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
-  f.h().post(t, 1, "{}");
-  auto out = f.h().wait_outcomes(1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_FALSE(out[0].answered);
-  EXPECT_EQ(out[0].why, UpstreamFailure::error);
+  const Outcome o = only_outcome(f, target(server));
+  EXPECT_FALSE(o.answered);
+  EXPECT_EQ(o.why, UpstreamFailure::error);
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(f.h().stats().connections, 0u) << "a connection that spoke garbage is closed";
 }
@@ -709,12 +715,10 @@ TEST(UpstreamPool, TooLarge) {
     return Reply{Act::respond, ok(exact)};
   });
   Fixture f;
-  const int t = f.add(target(server));
-  f.start();
+  const int t = start_with(f, target(server));
   f.h().post(t, 1, "announced");
   f.h().post(t, 2, "sent");
-  f.h().post(t, 3, "exact");
-  auto out = f.h().wait_outcomes(3);
+  auto out = post_wait(f, t, 3, "exact", 3);
   ASSERT_EQ(out.size(), 3u);
   for (const Outcome& o : out) {
     if (o.token == 3) {
@@ -728,14 +732,8 @@ TEST(UpstreamPool, TooLarge) {
 }
 
 TEST(UpstreamPool, RefusedIsUnavailable) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
+  sockaddr_in a;
+  ::close(loopback_socket(a));
   Fixture f;
   UpstreamTarget t;
   t.url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
@@ -774,17 +772,14 @@ TEST(UpstreamPool, TimeoutAndNoLateAnswer) {
     return Reply{Act::respond, ok(r.body)};
   });
   Fixture f;
-  const int t = f.add(target(server, "/", /*timeout_ms=*/150, /*concurrency=*/1));
-  f.start();
-  f.h().post(t, 1, "slow");
-  auto out = f.h().wait_outcomes(1);
+  const int t = start_with(f, target(server, "/", /*timeout_ms=*/150, /*concurrency=*/1));
+  auto out = post_wait(f, t, 1, "slow", 1);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].answered);
   EXPECT_EQ(out[0].why, UpstreamFailure::timeout);
   EXPECT_GE(out[0].at_ms, 140u);
   EXPECT_LT(out[0].at_ms, 1000u);
-  f.h().post(t, 2, "fast");
-  out = f.h().wait_outcomes(2);
+  out = post_wait(f, t, 2, "fast", 2);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[1].answered);
   EXPECT_EQ(out[1].body, "fast");
@@ -797,11 +792,9 @@ TEST(UpstreamPool, TimeoutAndNoLateAnswer) {
 TEST(UpstreamPool, HungServerTimesOut) {
   TestServer server([](const SeenRequest&) { return Reply{Act::hang, ""}; });
   Fixture f;
-  const int t = f.add(target(server, "/", 200, 4));
-  f.start();
+  const int t = start_with(f, target(server, "/", 200, 4));
   f.h().post(t, 1, "{}");
-  f.h().post(t, 2, "{}");
-  auto out = f.h().wait_outcomes(2);
+  auto out = post_wait(f, t, 2, "{}", 2);
   ASSERT_EQ(out.size(), 2u);
   for (const Outcome& o : out) {
     EXPECT_EQ(o.why, UpstreamFailure::timeout);
@@ -816,14 +809,8 @@ TEST(UpstreamPool, HungServerTimesOut) {
 // A connect that never completes counts against the same deadline.
 TEST(UpstreamPool, ConnectTimeout) {
   // A listener with a full accept queue drops SYNs: the connect hangs.
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::listen(lfd, 0);
-  socklen_t len = sizeof(a);
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  sockaddr_in a;
+  const int lfd = loopback_socket(a, 0);
   std::vector<int> fillers;
   for (int i = 0; i < 3; ++i) {
     int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -852,8 +839,7 @@ TEST(UpstreamPool, ConnectTimeout) {
 TEST(UpstreamPool, ConcurrencyLimit) {
   TestServer server([](const SeenRequest& r) { return Reply{Act::respond, ok(r.body), 60}; });
   Fixture f;
-  const int t = f.add(target(server, "/", 5000, /*concurrency=*/2));
-  f.start();
+  const int t = start_with(f, target(server, "/", 5000, /*concurrency=*/2));
   for (uint64_t i = 0; i < 6; ++i) f.h().post(t, i, std::to_string(i));
   auto out = f.h().wait_outcomes(6);
   ASSERT_EQ(out.size(), 6u);
@@ -900,8 +886,7 @@ TEST(UpstreamPool, QueueOverflowIsUnavailable) {
 TEST(UpstreamPool, WaitingRequestsTimeOut) {
   TestServer server([](const SeenRequest& r) { return Reply{Act::respond, ok(r.body), 500}; });
   Fixture f;
-  const int t = f.add(target(server, "/", /*timeout_ms=*/200, /*concurrency=*/1));
-  f.start();
+  const int t = start_with(f, target(server, "/", /*timeout_ms=*/200, /*concurrency=*/1));
   f.h().later([&](core::Reactor& r) {
     for (uint64_t i = 0; i < 3; ++i) f.h().post_now(r, t, i, "x");
   });
@@ -944,8 +929,7 @@ TEST(UpstreamPool, IdleLimitAndIdleTimeout) {
 TEST(UpstreamPool, Stop) {
   TestServer server([](const SeenRequest&) { return Reply{Act::hang, ""}; });
   Fixture f;
-  const int t = f.add(target(server, "/", 10000, 1));
-  f.start();
+  const int t = start_with(f, target(server, "/", 10000, 1));
   f.h().later([&](core::Reactor& r) {
     for (uint64_t i = 0; i < 3; ++i) f.h().post_now(r, t, i, "x");
   });
