@@ -39,8 +39,10 @@ void Gateway::answer_call(core::Reactor& r, ControlCall& call) {
       // last_active_at on the wall clock, from the reactor clock's distance.
       const uint64_t wall = core::wall_ms();
       const uint64_t idle = r.now_ms() - std::min(r.now_ms(), s.last_rx_ms);
-      j.raw(R"(,"connected_at":)").timestamp(m ? m->connected_at_ms : wall);
-      j.raw(R"(,"last_active_at":)").timestamp(wall - std::min(wall, idle));
+      const uint64_t connected = m ? m->connected_at_ms : wall;
+      // The reactor clock is coarse (a few ms): never before the connection began.
+      j.raw(R"(,"connected_at":)").timestamp(connected);
+      j.raw(R"(,"last_active_at":)").timestamp(std::max(connected, wall - std::min(wall, idle)));
       j.raw(R"(,"ip":)").str(ip).raw(R"(,"user_agent":)");
       if (m) j.str(m->user_agent);
       else j.raw("null");
