@@ -69,11 +69,7 @@ Refusal Gateway::authenticate(core::Reactor& r, const http::RequestHead& req, co
   if (!params.agent.empty() && params.agent != id.agent_id) return {403, "agent does not match the token"};
   if (!id.tenant_id.empty() && !valid_channel(id.tenant_id)) return {403, "tenant_id is not a valid name"};
   meta->authenticated = true;
-  if (id.exp > 0) {
-    // The token's end on the reactor's clock (monotonic), leeway included.
-    const int64_t left_ms = (id.exp + int64_t(keys->config.leeway_s)) * 1000 - int64_t(wall);
-    meta->expires_ms = r.now_ms() + uint64_t(std::max<int64_t>(left_ms, 0)) + 1;
-  }
+  meta->expires_ms = token_deadline_ms(id.exp, keys->config.leeway_s, r.now_ms(), wall);
   return {};
 }
 

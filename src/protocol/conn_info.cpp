@@ -4,6 +4,11 @@
 
 namespace ringcast::protocol {
 
+void format_conn_id(uint64_t conn, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) out[i] = kHex[(conn >> (60 - 4 * i)) & 0xF];
+}
+
 void write_identity(JsonOut& j, const auth::Identity* id) {
   if (!id) {
     j.raw("null");

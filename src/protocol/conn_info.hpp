@@ -5,11 +5,16 @@
 #include <netinet/in.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "auth/jwt.hpp"
 #include "protocol/json_out.hpp"
 
 namespace ringcast::protocol {
+
+// The connection id as 16 lowercase hex digits (the `connected` greeting's
+// session_id, the server API's {id}); out gets exactly 16 bytes, no NUL.
+void format_conn_id(uint64_t conn, char* out);
 
 // {"user_id":..,"tenant_id":..,"agent_id":..}, or null without an identity.
 void write_identity(JsonOut& j, const auth::Identity* id);

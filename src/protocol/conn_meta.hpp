@@ -26,4 +26,13 @@ struct ConnMeta {
 
 constexpr size_t kMaxUserAgent = 256;
 
+// When a token with this exp (seconds since the epoch; 0 = none) stops
+// being valid, leeway included, on the reactor's clock (now_ms) given the
+// wall clock now (wall_ms). 0 = never.
+inline uint64_t token_deadline_ms(int64_t exp, uint32_t leeway_s, uint64_t now_ms, uint64_t wall_ms) {
+  if (exp <= 0) return 0;
+  const int64_t left_ms = (exp + int64_t(leeway_s)) * 1000 - int64_t(wall_ms);
+  return now_ms + uint64_t(left_ms > 0 ? left_ms : 0) + 1;
+}
+
 }  // namespace ringcast::protocol

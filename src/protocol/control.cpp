@@ -33,8 +33,8 @@ void Gateway::answer_call(core::Reactor& r, ControlCall& call) {
       char ip[INET6_ADDRSTRLEN] = "";
       format_peer_ip(r.peer(slot), ip, sizeof(ip));
       JsonOut j(call.body);
-      char hex[17];
-      std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(call.conn));
+      char hex[16];
+      format_conn_id(call.conn, hex);
       j.raw(R"({"connection_id":)").str(std::string_view(hex, 16)).raw(R"(,"endpoint":)").str(endpoint_of(slot).config.path);
       // last_active_at on the wall clock, from the reactor clock's distance.
       const uint64_t wall = core::wall_ms();

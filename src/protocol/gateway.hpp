@@ -144,8 +144,9 @@ class Gateway final : public core::ConnectionHandler,
   // Follows (or stops following) a channel's join/leave events.
   bool follow_presence(core::Reactor& r, uint32_t slot, std::string_view channel, bool on);
   // A verified refresh token for the same identity: the connection's
-  // expiry moves. Returns the error code to answer with, or "" on success.
-  std::string_view refresh(core::Reactor& r, uint32_t slot, std::string_view token, int64_t* expires_at);
+  // expiry moves. False with *refused (UNAUTHORIZED: not a valid token;
+  // FORBIDDEN: another identity's) otherwise.
+  bool refresh(core::Reactor& r, uint32_t slot, std::string_view token, int64_t* expires_at, ErrorCode* refused);
   // Queues a reply frame payload to go out once barrier `seq` passed.
   void defer_text(core::Reactor& r, uint32_t slot, uint64_t seq, std::string payload);
 
@@ -233,6 +234,7 @@ class Gateway final : public core::ConnectionHandler,
   // upstream's answer (call != 0 until it came). Per connection, entries
   // leave in order; different connections do not wait for each other.
   struct Deferred {
+    Deferred(uint64_t c, uint64_t s, std::string b, bool u) : conn(c), seq(s), bytes(std::move(b)), upgrade(u) {}
     uint64_t conn;
     uint64_t seq;
     std::string bytes;  // a text frame's payload, or the raw 101 response

@@ -174,26 +174,30 @@ bool Gateway::follow_presence(core::Reactor&, uint32_t slot, std::string_view ch
   return broker_.subscribe(slot, feed, &ignored);
 }
 
-std::string_view Gateway::refresh(core::Reactor& r, uint32_t slot, std::string_view token, int64_t* expires_at) {
+bool Gateway::refresh(core::Reactor& r, uint32_t slot, std::string_view token, int64_t* expires_at,
+                      ErrorCode* refused) {
   ConnMeta* meta = sessions_[slot].meta;
   const std::shared_ptr<const AuthKeys> keys = auth_ ? auth_->get() : nullptr;
-  if (!meta || !meta->authenticated || !keys || !keys->verifier) return "UNAUTHORIZED";
+  if (!meta || !meta->authenticated || !keys || !keys->verifier) {
+    *refused = ErrorCode::unauthorized;
+    return false;
+  }
   auth::Identity fresh;
   const uint64_t wall = core::wall_ms();
   if (token.size() > keys->config.max_token_bytes ||
-      keys->verifier->verify(token, int64_t(wall / 1000), &fresh) != auth::AuthError::none)
-    return "UNAUTHORIZED";
+      keys->verifier->verify(token, int64_t(wall / 1000), &fresh) != auth::AuthError::none) {
+    *refused = ErrorCode::unauthorized;
+    return false;
+  }
   const auth::Identity& id = meta->identity;
-  if (fresh.user_id != id.user_id || fresh.tenant_id != id.tenant_id || fresh.agent_id != id.agent_id)
-    return "FORBIDDEN";
+  if (fresh.user_id != id.user_id || fresh.tenant_id != id.tenant_id || fresh.agent_id != id.agent_id) {
+    *refused = ErrorCode::forbidden;
+    return false;
+  }
   meta->identity.exp = fresh.exp;
   meta->identity.channels = std::move(fresh.channels);
   meta->identity.any_channel = fresh.any_channel;
-  meta->expires_ms = 0;
-  if (fresh.exp > 0) {
-    const int64_t left_ms = (fresh.exp + int64_t(keys->config.leeway_s)) * 1000 - int64_t(wall);
-    meta->expires_ms = r.now_ms() + uint64_t(std::max<int64_t>(left_ms, 0)) + 1;
-  }
+  meta->expires_ms = token_deadline_ms(fresh.exp, keys->config.leeway_s, r.now_ms(), wall);
   *expires_at = fresh.exp;
   schedule_ping(r, slot);
   // Channels the new token no longer allows are left (the room included).
@@ -207,7 +211,7 @@ std::string_view Gateway::refresh(core::Reactor& r, uint32_t slot, std::string_v
     leave_channel(r, slot, ch);
     if (ch == meta->room) meta->room.clear();
   }
-  return {};
+  return true;
 }
 
 void Gateway::on_mesh(core::Reactor& r, const core::MeshMessage& m) {

@@ -198,13 +198,10 @@ class Refresh final : public Handler {
       return;
     }
     int64_t expires_at = 0;
-    const std::string_view code = c.gateway.refresh(c.reactor, c.slot, token, &expires_at);
-    if (code == "UNAUTHORIZED") {
-      c.error(ErrorCode::unauthorized, "the new token is not valid");
-      return;
-    }
-    if (code == "FORBIDDEN") {
-      c.error(ErrorCode::forbidden, "the new token is for another identity");
+    ErrorCode refused = ErrorCode::unauthorized;
+    if (!c.gateway.refresh(c.reactor, c.slot, token, &expires_at, &refused)) {
+      c.error(refused, refused == ErrorCode::forbidden ? "the new token is for another identity"
+                                                       : "the new token is not valid");
       return;
     }
     std::string& fields = c.gateway.scratch(1);

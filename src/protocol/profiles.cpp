@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/clock.hpp"
+#include "protocol/conn_info.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/json_escape.hpp"
 #include "protocol/json_out.hpp"
@@ -66,10 +67,8 @@ void json_echo_message(Gateway& g, core::Reactor& r, uint32_t slot, ws::Opcode o
 
 // Seed 002's greeting: the connection id as the session id.
 void envelope_open(Gateway& g, core::Reactor& r, uint32_t slot) {
-  static constexpr char kHex[] = "0123456789abcdef";
   char id[16];
-  const uint64_t conn = r.conn_id(slot);
-  for (int i = 0; i < 16; ++i) id[i] = kHex[(conn >> (60 - 4 * i)) & 0xF];
+  format_conn_id(r.conn_id(slot), id);
   std::string& fields = g.scratch(1);
   fields.assign(R"({"session_id":")");
   fields.append(id, 16);

@@ -6,20 +6,12 @@
 // nothing now (the backend answers later through the server API); anything
 // else becomes UPSTREAM_UNAVAILABLE / UPSTREAM_TIMEOUT / UPSTREAM_ERROR and
 // the connection stays open. The $connect/$disconnect hooks use the same pool.
-#include <cstdio>
-
 #include "core/clock.hpp"
 #include "protocol/conn_info.hpp"
 #include "protocol/gateway.hpp"
 #include "protocol/json_out.hpp"
 
 namespace ringcast::protocol {
-
-namespace {
-
-void hex_id(uint64_t conn, char out[17]) { std::snprintf(out, 17, "%016llx", static_cast<unsigned long long>(conn)); }
-
-}  // namespace
 
 Gateway::Deferred* Gateway::find_call(uint64_t token) {
   // (Only when an answer came: the entry is about to become ready.)
@@ -42,8 +34,8 @@ void Gateway::forward_upstream(core::Reactor& r, uint32_t slot, const Envelope& 
   if (endpoint_of(slot).config.protocol == Protocol::channel && env.root["id"].get(id) == simdjson::SUCCESS &&
       id.is_string())
     JsonOut(call.message_id).element(id);
-  char hex[17];
-  hex_id(call.conn, hex);
+  char hex[16];
+  format_conn_id(call.conn, hex);
   std::string& body = upstream_body_;
   body.clear();
   JsonOut j(body);
@@ -64,8 +56,8 @@ void Gateway::forward_upstream(core::Reactor& r, uint32_t slot, const Envelope& 
 
 void Gateway::post_hook(core::Reactor& r, uint32_t slot, int target, std::string_view event, uint64_t token) {
   const ConnMeta* m = sessions_[slot].meta;
-  char hex[17];
-  hex_id(r.conn_id(slot), hex);
+  char hex[16];
+  format_conn_id(r.conn_id(slot), hex);
   char ip[INET6_ADDRSTRLEN] = "";
   format_peer_ip(r.peer(slot), ip, sizeof(ip));
   std::string& body = upstream_body_;
